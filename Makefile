@@ -1,0 +1,46 @@
+# PGXS build of the pgsession extension, plus convenience targets.
+#
+#   make                 build the extension (warnings are errors)
+#   sudo make install    install it into the PostgreSQL found by pg_config
+#   make test            run every test suite (see test/run-all.sh); as root it also installs
+#   make demo            set up a local cluster with the worker preloaded and run a short demo
+#   make format          clang-format every C++ source in place
+
+EXTENSION = pgsession
+EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+MODULE_big = pgsession
+OBJS = $(patsubst %.cpp,%.o,$(wildcard extension/src/*.cpp))
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+PG_CONFIG ?= pg_config
+
+# Debian's PGXS compiles C++ with g++ and then again to LLVM bitcode with clang; both
+# need C++17, and PostgreSQL 15's headers still use `register`.
+PG_CPPFLAGS = -Iextension/include
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register -Wno-unused-parameter \
+	-Wno-missing-field-initializers -fno-omit-frame-pointer
+SHLIB_LINK += -lstdc++
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+BITCODE_CXXFLAGS += -std=c++17 -Wno-register
+
+# The objects depend on the headers; PGXS does not track that for us.
+$(OBJS): $(wildcard extension/include/pgsession/*.hpp)
+
+.PHONY: test demo format check-format
+
+test:
+	bash test/run-all.sh
+
+demo:
+	bash scripts/demo.sh
+
+CXX_SOURCES = $(shell find extension client test bench -name '*.cpp' -o -name '*.hpp' 2>/dev/null)
+
+format:
+	clang-format -i $(CXX_SOURCES)
+
+check-format:
+	clang-format --dry-run -Werror $(CXX_SOURCES)

@@ -1,0 +1,25 @@
+// Every pgsession.* setting, defined in one place (settings.cpp).
+#pragma once
+
+namespace pgsession {
+
+// Session lifetime settings (seconds).  Read at each call, so SET, ALTER ROLE/DATABASE
+// SET and a reload of postgresql.conf all take effect at once.
+extern int idle_timeout_s;     // pgsession.idle_timeout
+extern int absolute_timeout_s; // pgsession.absolute_timeout (0 = off)
+extern int touch_interval_s;   // pgsession.touch_interval (0 = record every access)
+
+// Cleanup settings.
+extern int cleanup_batch_size;  // pgsession.cleanup_batch_size
+extern int cleanup_interval_s;  // pgsession.cleanup_interval (background worker)
+extern char *cleanup_databases; // pgsession.databases (background worker)
+extern bool cleanup_worker_enabled; // pgsession.cleanup_worker (background worker)
+
+// Upper bound of every timeout, as a setting and per session: one year.  Longer than that
+// is treated as a mistake rather than a wish.
+constexpr int kMaxTimeoutSeconds = 365 * 24 * 60 * 60;
+
+// Defines the settings and reserves the pgsession.* prefix.
+void DefineSettings();
+
+} // namespace pgsession

@@ -1,0 +1,40 @@
+// Session tokens: generation, validation of application-supplied ids, and the
+// SHA-256 digest under which a session is stored (the token itself never is).
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+}
+
+namespace pgsession {
+
+// Bytes of randomness in a generated token (256 bits).
+constexpr int kTokenRandomBytes = 32;
+// Length of a generated token: unpadded base64url of kTokenRandomBytes.
+constexpr int kTokenLength = 43;
+// Bounds on the length of any session id, generated or supplied by the application.
+constexpr int kMinIdLength = 16;
+constexpr int kMaxIdLength = 255;
+// Length of the stored key.
+constexpr int kDigestLength = 32;
+
+// A stored key: the SHA-256 digest of a token, as a bytea ready to bind.
+struct TokenDigest {
+    char varlena_bytes[VARHDRSZ + kDigestLength];
+    Datum AsDatum() { return PointerGetDatum(varlena_bytes); }
+};
+
+// Fills out with a new URL-safe token of kTokenLength characters (plus NUL) drawn from
+// PostgreSQL's strong random source.  Throws pgsession::Error if that source fails.
+void GenerateToken(char (&out)[kTokenLength + 1]);
+
+// Checks that a session id given as argument `argname` is usable: not NULL, between
+// kMinIdLength and kMaxIdLength characters, visible ASCII only (what a cookie may hold).
+// Throws pgsession::Error with the SQLSTATE a caller can act on.  The text must be
+// detoasted.
+void ValidateId(const text *id, bool isnull, const char *argname);
+
+// Digest of the token text (length len).
+void DigestToken(const char *token, int len, TokenDigest &out);
+
+} // namespace pgsession

@@ -1,0 +1,272 @@
+// The SQL-callable functions: argument checks and defaults, then the session store.
+//
+// Every function here is declared with PGSESSION_FUNCTION (see boundary.hpp), checks
+// its arguments before it changes anything, and reads time once, as the start of the
+// current statement: the database's clock, the same for every row a call touches, and
+// one that moves on between the statements of a transaction.
+#include "pgsession/boundary.hpp"
+#include "pgsession/settings.hpp"
+#include "pgsession/store.hpp"
+#include "pgsession/token.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+}
+
+namespace pgsession {
+namespace {
+
+// Longest value each field accepts, in characters (bytes for data), by Field.  Generous
+// for what OIDC puts there (RFC 7636 caps a code_verifier at 128 characters; a JWT
+// access token is a few kilobytes), small enough that a runaway value is caught.
+constexpr int kFieldLimits[kFieldCount] = {
+    255,         // nonce
+    2048,        // state
+    16384,       // access_token
+    255,         // code_verifier
+    255,         // sub
+    1024 * 1024, // data (jsonb, bytes)
+};
+
+// Argument positions of the fields in session_create and session_update, by Field.
+constexpr int kFieldArg[kFieldCount] = {1, 2, 4, 3, 5, 6};
+
+TimestampTz Now() {
+    return GetCurrentStatementStartTimestamp();
+}
+
+// Checks the session id in argument `argno` and returns its digest.
+void IdArgument(FunctionCallInfo fcinfo, int argno, const char *argname, TokenDigest &key) {
+    bool isnull = PG_ARGISNULL(argno);
+    text *id = isnull ? nullptr : PG_GETARG_TEXT_PP(argno);
+    ValidateId(id, isnull, argname);
+    DigestToken(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), key);
+}
+
+// Reads the six field arguments, checking their limits; NULL means "not given".
+void FieldArguments(FunctionCallInfo fcinfo, FieldValues &fields) {
+    for (int f = 0; f < kFieldCount; f++) {
+        int argno = kFieldArg[f];
+        fields.given[f] = !PG_ARGISNULL(argno);
+        fields.isnull[f] = PG_ARGISNULL(argno);
+        fields.value[f] = (Datum)0;
+        if (!fields.given[f])
+            continue;
+        if (f == kData) {
+            Jsonb *data = PG_GETARG_JSONB_P(argno);
+            if (!JB_ROOT_IS_OBJECT(data))
+                throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "data must be a JSON object")
+                    .Detail("It is a JSON %s.", JB_ROOT_IS_SCALAR(data) ? "scalar" : "array")
+                    .Hint("Wrap the value in an object, e.g. jsonb_build_object('value', ...).");
+            if (VARSIZE(data) > (Size)kFieldLimits[kData])
+                throw Error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "data is too large")
+                    .Detail("It takes %zu bytes as jsonb; the limit is %d.", (size_t)VARSIZE(data),
+                            kFieldLimits[kData]);
+            fields.value[f] = PointerGetDatum(data);
+        } else {
+            text *value = PG_GETARG_TEXT_PP(argno);
+            int chars = pg_mbstrlen_with_len(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+            if (chars > kFieldLimits[f])
+                throw Error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "%s is too long", kFieldNames[f])
+                    .Detail("It has %d characters; the limit is %d.", chars, kFieldLimits[f]);
+            fields.value[f] = PointerGetDatum(value);
+        }
+    }
+}
+
+// Converts a timeout argument to microseconds.  NULL takes the setting; 0 is allowed
+// only where it turns the limit off.
+int64 TimeoutArgument(FunctionCallInfo fcinfo, int argno, const char *argname, int setting_s,
+                      bool zero_turns_off) {
+    if (PG_ARGISNULL(argno))
+        return int64(setting_s) * USECS_PER_SEC;
+    const Interval *span = PG_GETARG_INTERVAL_P(argno);
+    // Months count as 30 days, as interval arithmetic on timestamps would not: a
+    // timeout is a duration, not a calendar date.  128 bits cannot overflow here.
+    __int128 us = __int128(span->month) * DAYS_PER_MONTH * USECS_PER_DAY +
+                  __int128(span->day) * USECS_PER_DAY + span->time;
+    if (us < 0 || (us == 0 && !zero_turns_off))
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s must be positive", argname)
+            .Hint(zero_turns_off ? "Pass interval '0' to turn the absolute limit off, or NULL "
+                                   "for the pgsession.absolute_timeout setting."
+                                 : "Pass NULL for the pgsession.idle_timeout setting.");
+    if (us > __int128(kMaxTimeoutSeconds) * USECS_PER_SEC)
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is longer than one year", argname)
+            .Detail("Timeouts are limited to 365 days.");
+    return int64(us);
+}
+
+// Sets up a materialized result set for a set-returning function.
+ReturnSetInfo *MaterializedResult(FunctionCallInfo fcinfo) {
+    InitMaterializedSRF(fcinfo, 0);
+    return reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+}
+
+// Checks a `sub` argument (the user a session belongs to).
+Datum SubArgument(FunctionCallInfo fcinfo, int argno) {
+    if (PG_ARGISNULL(argno))
+        throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "sub must not be NULL");
+    text *sub = PG_GETARG_TEXT_PP(argno);
+    if (VARSIZE_ANY_EXHDR(sub) == 0)
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "sub must not be empty");
+    return PointerGetDatum(sub);
+}
+
+} // namespace
+} // namespace pgsession
+
+using namespace pgsession;
+
+// session_create(id, nonce, state, code_verifier, access_token, sub, data,
+//                idle_timeout, absolute_timeout) RETURNS text
+PGSESSION_FUNCTION(pgsession_create) {
+    char generated[kTokenLength + 1];
+    text *token;
+    if (PG_ARGISNULL(0)) {
+        GenerateToken(generated);
+        token = cstring_to_text_with_len(generated, kTokenLength);
+    } else {
+        token = PG_GETARG_TEXT_PP(0);
+        ValidateId(token, false, "id");
+    }
+    FieldValues fields;
+    FieldArguments(fcinfo, fields);
+    Timeouts timeouts;
+    timeouts.idle_us = TimeoutArgument(fcinfo, 7, "idle_timeout", idle_timeout_s, false);
+    timeouts.absolute_us =
+        TimeoutArgument(fcinfo, 8, "absolute_timeout", absolute_timeout_s, true);
+
+    TokenDigest key;
+    DigestToken(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), key);
+    if (!InsertSession(key, fields, timeouts, Now()))
+        throw Error(ERRCODE_UNIQUE_VIOLATION, "a live session with this id already exists")
+            .Hint("Omit the id to let session_create generate a unique token.");
+    PG_RETURN_TEXT_P(token);
+}
+
+// session_get(id) RETURNS SETOF pgsession.session: zero or one row.
+PGSESSION_FUNCTION(pgsession_get) {
+    TokenDigest key;
+    IdArgument(fcinfo, 0, "id", key);
+    ReturnSetInfo *rsinfo = MaterializedResult(fcinfo);
+    TimestampTz now = Now();
+    // On a hot standby, or in a read-only transaction, only read.
+    bool may_write = !RecoveryInProgress() && !XactReadOnly;
+    LoadSession(key, now, may_write, now - int64(touch_interval_s) * USECS_PER_SEC,
+                rsinfo->setResult, rsinfo->setDesc);
+    return (Datum)0;
+}
+
+// session_touch(id) RETURNS timestamptz: the new expiry, NULL when unknown or expired.
+PGSESSION_FUNCTION(pgsession_touch) {
+    TokenDigest key;
+    IdArgument(fcinfo, 0, "id", key);
+    TimestampTz expires_at;
+    if (!TouchSession(key, Now(), &expires_at))
+        PG_RETURN_NULL();
+    PG_RETURN_TIMESTAMPTZ(expires_at);
+}
+
+// session_update(id, nonce, state, code_verifier, access_token, sub, data, clear)
+// RETURNS boolean
+PGSESSION_FUNCTION(pgsession_update) {
+    TokenDigest key;
+    IdArgument(fcinfo, 0, "id", key);
+    FieldValues fields;
+    FieldArguments(fcinfo, fields);
+
+    if (!PG_ARGISNULL(7)) {
+        ArrayType *clear = PG_GETARG_ARRAYTYPE_P(7);
+        Datum *names;
+        bool *nulls;
+        int count;
+        deconstruct_array(clear, TEXTOID, -1, false, TYPALIGN_INT, &names, &nulls, &count);
+        for (int i = 0; i < count; i++) {
+            if (nulls[i])
+                throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "clear must not contain NULL");
+            char *name = TextDatumGetCString(names[i]);
+            int f = 0;
+            while (f < kFieldCount && strcmp(name, kFieldNames[f]) != 0)
+                f++;
+            if (f == kFieldCount)
+                throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "cannot clear unknown field \"%s\"",
+                            name)
+                    .Hint("clear takes field names among nonce, state, access_token, "
+                          "code_verifier, sub and data.");
+            if (fields.given[f] && !fields.isnull[f])
+                throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
+                            "field \"%s\" is both given a value and cleared", name);
+            fields.given[f] = true;
+            fields.isnull[f] = true;
+        }
+    }
+    PG_RETURN_BOOL(UpdateSession(key, fields, Now()));
+}
+
+// session_delete(id) RETURNS boolean: whether a live session was removed.
+PGSESSION_FUNCTION(pgsession_delete) {
+    TokenDigest key;
+    IdArgument(fcinfo, 0, "id", key);
+    PG_RETURN_BOOL(DeleteSession(key, Now()));
+}
+
+// session_rotate(id) RETURNS text: a new token for the same session, NULL when unknown
+// or expired.  The old token stops working when this transaction commits (and at once
+// within it).
+PGSESSION_FUNCTION(pgsession_rotate) {
+    TokenDigest old_key;
+    IdArgument(fcinfo, 0, "id", old_key);
+    char generated[kTokenLength + 1];
+    GenerateToken(generated);
+    TokenDigest new_key;
+    DigestToken(generated, kTokenLength, new_key);
+    if (!RotateSession(old_key, new_key, Now()))
+        PG_RETURN_NULL();
+    PG_RETURN_TEXT_P(cstring_to_text_with_len(generated, kTokenLength));
+}
+
+// session_list(sub) RETURNS TABLE (...): metadata of a user's live sessions.
+PGSESSION_FUNCTION(pgsession_list) {
+    Datum sub = SubArgument(fcinfo, 0);
+    ReturnSetInfo *rsinfo = MaterializedResult(fcinfo);
+    ListSessions(sub, Now(), rsinfo->setResult, rsinfo->setDesc);
+    return (Datum)0;
+}
+
+// session_delete_by_sub(sub) RETURNS bigint: how many live sessions were removed.
+PGSESSION_FUNCTION(pgsession_delete_by_sub) {
+    Datum sub = SubArgument(fcinfo, 0);
+    PG_RETURN_INT64(DeleteSessionsBySub(sub, Now()));
+}
+
+// session_cleanup(batch_size, max_batches) RETURNS bigint: expired sessions removed.
+PGSESSION_FUNCTION(pgsession_cleanup) {
+    int batch_size = PG_ARGISNULL(0) ? cleanup_batch_size : PG_GETARG_INT32(0);
+    if (batch_size < 1 || batch_size > 1000000)
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be between 1 and 1000000")
+            .Detail("It is %d.", batch_size);
+    int max_batches = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
+    if (!PG_ARGISNULL(1) && max_batches < 1)
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "max_batches must be at least 1")
+            .Hint("Pass NULL to run batches until no expired session is left.");
+
+    TimestampTz now = Now();
+    int64 removed = 0;
+    for (int batches = 1;; batches++) {
+        CleanupBatchResult batch = CleanupBatch(now, batch_size);
+        removed += batch.removed;
+        if (batch.examined < batch_size || (max_batches > 0 && batches >= max_batches))
+            break;
+        CHECK_FOR_INTERRUPTS();
+    }
+    PG_RETURN_INT64(removed);
+}

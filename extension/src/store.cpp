@@ -1,0 +1,320 @@
+// The session store: all SQL that touches pgsession.sessions, as plans prepared once
+// per backend and kept for its lifetime (SPI_keepplan).  The plan cache replans them
+// by itself after DDL such as DROP/CREATE EXTENSION.
+//
+// Every statement names its objects with their schema, so it means the same whatever
+// search_path the caller has; the SQL functions also pin search_path, and the worker
+// runs with the server default.
+#include "pgsession/store.hpp"
+#include "pgsession/boundary.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/timestamp.h"
+}
+
+namespace pgsession {
+
+const char *const kFieldNames[kFieldCount] = {"nonce", "state",    "access_token",
+                                              "code_verifier", "sub", "data"};
+
+namespace {
+
+// The columns of the pgsession.session type, in its order.
+#define SESSION_COLUMNS                                                                            \
+    "nonce, state, access_token, code_verifier, sub, data, created_at, expires_at, "               \
+    "last_accessed_at, absolute_expires_at"
+constexpr int kSessionColumns = 10;
+
+// A statement and, once prepared, its saved plan.
+struct Statement {
+    const char *sql;
+    int nargs;
+    Oid argtypes[16];
+    SPIPlanPtr plan;
+};
+
+Statement insert_stmt = {
+    "INSERT INTO pgsession.sessions AS s (id_hash, nonce, state, access_token, code_verifier, "
+    "sub, data, created_at, last_accessed_at, expires_at, idle_timeout, absolute_expires_at, "
+    "cleanup_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $9) "
+    "ON CONFLICT (id_hash) DO UPDATE SET nonce = EXCLUDED.nonce, state = EXCLUDED.state, "
+    "access_token = EXCLUDED.access_token, code_verifier = EXCLUDED.code_verifier, "
+    "sub = EXCLUDED.sub, data = EXCLUDED.data, created_at = EXCLUDED.created_at, "
+    "last_accessed_at = EXCLUDED.last_accessed_at, expires_at = EXCLUDED.expires_at, "
+    "idle_timeout = EXCLUDED.idle_timeout, absolute_expires_at = EXCLUDED.absolute_expires_at, "
+    "cleanup_after = EXCLUDED.cleanup_after WHERE s.expires_at <= EXCLUDED.created_at "
+    "RETURNING 1",
+    11,
+    {BYTEAOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,
+     TIMESTAMPTZOID, INTERVALOID, TIMESTAMPTZOID},
+    nullptr};
+
+Statement get_stmt = {"SELECT " SESSION_COLUMNS ", last_accessed_at <= $3 AS access_due "
+                      "FROM pgsession.sessions WHERE id_hash = $1 AND expires_at > $2",
+                      3,
+                      {BYTEAOID, TIMESTAMPTZOID, TIMESTAMPTZOID},
+                      nullptr};
+
+// Recording an access writes only last_accessed_at and expires_at, neither of them
+// indexed, so it is a HOT update when the page has room.  GREATEST keeps both monotonic
+// when two calls with slightly different clocks race.
+#define RECORD_ACCESS                                                                              \
+    "UPDATE pgsession.sessions SET last_accessed_at = GREATEST(last_accessed_at, $2), "            \
+    "expires_at = GREATEST(expires_at, LEAST($2 + idle_timeout, absolute_expires_at)) "            \
+    "WHERE id_hash = $1 AND expires_at > $2 "
+
+Statement touch_get_stmt = {
+    RECORD_ACCESS "RETURNING " SESSION_COLUMNS, 2, {BYTEAOID, TIMESTAMPTZOID}, nullptr};
+
+Statement touch_stmt = {RECORD_ACCESS "RETURNING expires_at", 2, {BYTEAOID, TIMESTAMPTZOID},
+                        nullptr};
+
+// One plan for every combination of changed fields: $odd says whether the field
+// changes, the next parameter is its new value.  Assigning a column its own value keeps
+// the update HOT-eligible, since PostgreSQL compares the indexed values themselves.
+Statement update_stmt = {
+    "UPDATE pgsession.sessions SET "
+    "nonce = CASE WHEN $3 THEN $4 ELSE nonce END, "
+    "state = CASE WHEN $5 THEN $6 ELSE state END, "
+    "access_token = CASE WHEN $7 THEN $8 ELSE access_token END, "
+    "code_verifier = CASE WHEN $9 THEN $10 ELSE code_verifier END, "
+    "sub = CASE WHEN $11 THEN $12 ELSE sub END, "
+    "data = CASE WHEN $13 THEN $14 ELSE data END "
+    "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1",
+    14,
+    {BYTEAOID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID,
+     TEXTOID, BOOLOID, TEXTOID, BOOLOID, JSONBOID},
+    nullptr};
+
+Statement delete_stmt = {
+    "DELETE FROM pgsession.sessions WHERE id_hash = $1 RETURNING expires_at > $2",
+    2,
+    {BYTEAOID, TIMESTAMPTZOID},
+    nullptr};
+
+Statement rotate_stmt = {"UPDATE pgsession.sessions SET id_hash = $3 "
+                         "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1",
+                         3,
+                         {BYTEAOID, TIMESTAMPTZOID, BYTEAOID},
+                         nullptr};
+
+Statement list_stmt = {
+    "SELECT created_at, last_accessed_at, expires_at, absolute_expires_at, idle_timeout "
+    "FROM pgsession.sessions WHERE sub = $1 AND expires_at > $2 ORDER BY created_at",
+    2,
+    {TEXTOID, TIMESTAMPTZOID},
+    nullptr};
+
+Statement delete_by_sub_stmt = {
+    "WITH gone AS (DELETE FROM pgsession.sessions WHERE sub = $1 RETURNING expires_at) "
+    "SELECT count(*) FILTER (WHERE expires_at > $2) FROM gone",
+    2,
+    {TEXTOID, TIMESTAMPTZOID},
+    nullptr};
+
+// One cleanup batch.  `batch` takes (and locks) up to $2 rows whose cleanup_after has
+// passed, skipping rows another transaction holds, so a concurrent session_get or
+// session_touch is never waited for and never waits.  The DELETE then re-checks the
+// expiry on the row it deletes: if a touch committed after this statement's snapshot,
+// READ COMMITTED's recheck sees the extended expires_at and leaves the row alone.
+// Rows of the batch that are still live (touched since cleanup_after was set) get
+// cleanup_after = expires_at, so the next runs do not examine them again until then.
+Statement cleanup_stmt = {
+    "WITH batch AS (SELECT id_hash FROM pgsession.sessions WHERE cleanup_after <= $1 "
+    "ORDER BY cleanup_after LIMIT $2 FOR UPDATE SKIP LOCKED), "
+    "gone AS (DELETE FROM pgsession.sessions s USING batch b "
+    "WHERE s.id_hash = b.id_hash AND s.expires_at <= $1 RETURNING 1), "
+    "moved AS (UPDATE pgsession.sessions s SET cleanup_after = s.expires_at FROM batch b "
+    "WHERE s.id_hash = b.id_hash AND s.expires_at > $1 RETURNING 1) "
+    "SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM gone), "
+    "(SELECT count(*) FROM moved)",
+    2,
+    {TIMESTAMPTZOID, INT4OID},
+    nullptr};
+
+// Connects to SPI for the lifetime of one store call.
+void Connect() {
+    int rc = SPI_connect();
+    if (rc != SPI_OK_CONNECT)
+        throw Error(ERRCODE_INTERNAL_ERROR, "pgsession could not connect to SPI: %s",
+                    SPI_result_code_string(rc));
+}
+
+void Disconnect() {
+    SPI_finish();
+}
+
+// Runs a statement (preparing and saving its plan on first use) and returns the SPI
+// result code.  `nulls` follows SPI's convention: 'n' for NULL, ' ' otherwise.
+int Execute(Statement &stmt, const Datum *values, const char *nulls, bool read_only,
+            long max_rows = 0) {
+    if (stmt.plan == nullptr) {
+        SPIPlanPtr plan = SPI_prepare(stmt.sql, stmt.nargs, stmt.argtypes);
+        if (plan == nullptr)
+            throw Error(ERRCODE_INTERNAL_ERROR, "pgsession could not prepare a statement: %s",
+                        SPI_result_code_string(SPI_result));
+        if (SPI_keepplan(plan) != 0)
+            throw Error(ERRCODE_INTERNAL_ERROR, "pgsession could not keep a prepared plan");
+        stmt.plan = plan;
+    }
+    int rc = SPI_execute_plan(stmt.plan, const_cast<Datum *>(values), nulls, read_only, max_rows);
+    if (rc < 0)
+        throw Error(ERRCODE_INTERNAL_ERROR, "pgsession statement failed: %s",
+                    SPI_result_code_string(rc));
+    return rc;
+}
+
+// Reads column `col` (1-based) of result row `row`, which must be non-NULL.
+Datum Column(uint64 row, int col) {
+    bool isnull;
+    Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+    Assert(!isnull);
+    return d;
+}
+
+// Copies the first `ncolumns` columns of every result row into a tuplestore.
+void CopyRows(Tuplestorestate *out, TupleDesc desc, int ncolumns) {
+    Datum values[kSessionColumns];
+    bool nulls[kSessionColumns];
+    Assert(ncolumns <= kSessionColumns && desc->natts == ncolumns);
+    for (uint64 row = 0; row < SPI_processed; row++) {
+        for (int col = 0; col < ncolumns; col++)
+            values[col] = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1,
+                                        &nulls[col]);
+        tuplestore_putvalues(out, desc, values, nulls);
+    }
+}
+
+} // namespace
+
+bool InsertSession(TokenDigest &key, const FieldValues &fields, const Timeouts &timeouts,
+                   TimestampTz now) {
+    TimestampTz expires_at = now + timeouts.idle_us;
+    TimestampTz absolute_expires_at = timeouts.absolute_us > 0 ? now + timeouts.absolute_us : 0;
+    if (timeouts.absolute_us > 0 && absolute_expires_at < expires_at)
+        expires_at = absolute_expires_at;
+
+    // Only the microsecond part is used: the idle timeout is shown as a plain duration.
+    Interval idle = {timeouts.idle_us, 0, 0};
+
+    Datum values[11];
+    char nulls[12];
+    memset(nulls, ' ', sizeof(nulls));
+    nulls[11] = '\0';
+    values[0] = key.AsDatum();
+    for (int f = 0; f < kFieldCount; f++) {
+        values[1 + f] = fields.value[f];
+        if (fields.isnull[f])
+            nulls[1 + f] = 'n';
+    }
+    values[7] = TimestampTzGetDatum(now);
+    values[8] = TimestampTzGetDatum(expires_at);
+    values[9] = IntervalPGetDatum(&idle);
+    values[10] = TimestampTzGetDatum(absolute_expires_at);
+    if (timeouts.absolute_us == 0)
+        nulls[10] = 'n';
+
+    Connect();
+    Execute(insert_stmt, values, nulls, false);
+    bool inserted = SPI_processed == 1;
+    Disconnect();
+    return inserted;
+}
+
+bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write,
+                 TimestampTz record_if_accessed_before, Tuplestorestate *out, TupleDesc desc) {
+    Datum values[3] = {key.AsDatum(), TimestampTzGetDatum(now),
+                       TimestampTzGetDatum(record_if_accessed_before)};
+    Connect();
+    // A plain read first: most calls find the access recorded recently and write nothing.
+    Execute(get_stmt, values, nullptr, true, 1);
+    bool found = SPI_processed == 1;
+    if (found && may_write && DatumGetBool(Column(0, kSessionColumns + 1))) {
+        Execute(touch_get_stmt, values, nullptr, false);
+        found = SPI_processed == 1; // it may have been deleted meanwhile
+    }
+    if (found)
+        CopyRows(out, desc, kSessionColumns);
+    Disconnect();
+    return found;
+}
+
+bool TouchSession(TokenDigest &key, TimestampTz now, TimestampTz *expires_at) {
+    Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
+    Connect();
+    Execute(touch_stmt, values, nullptr, false);
+    bool found = SPI_processed == 1;
+    if (found)
+        *expires_at = DatumGetTimestampTz(Column(0, 1));
+    Disconnect();
+    return found;
+}
+
+bool UpdateSession(TokenDigest &key, const FieldValues &fields, TimestampTz now) {
+    Datum values[14];
+    char nulls[15];
+    memset(nulls, ' ', sizeof(nulls));
+    nulls[14] = '\0';
+    values[0] = key.AsDatum();
+    values[1] = TimestampTzGetDatum(now);
+    for (int f = 0; f < kFieldCount; f++) {
+        values[2 + 2 * f] = BoolGetDatum(fields.given[f]);
+        values[3 + 2 * f] = fields.value[f];
+        if (!fields.given[f] || fields.isnull[f])
+            nulls[3 + 2 * f] = 'n';
+    }
+    Connect();
+    Execute(update_stmt, values, nulls, false);
+    bool updated = SPI_processed == 1;
+    Disconnect();
+    return updated;
+}
+
+bool DeleteSession(TokenDigest &key, TimestampTz now) {
+    Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
+    Connect();
+    Execute(delete_stmt, values, nullptr, false);
+    bool was_live = SPI_processed == 1 && DatumGetBool(Column(0, 1));
+    Disconnect();
+    return was_live;
+}
+
+bool RotateSession(TokenDigest &old_key, TokenDigest &new_key, TimestampTz now) {
+    Datum values[3] = {old_key.AsDatum(), TimestampTzGetDatum(now), new_key.AsDatum()};
+    Connect();
+    Execute(rotate_stmt, values, nullptr, false);
+    bool rotated = SPI_processed == 1;
+    Disconnect();
+    return rotated;
+}
+
+void ListSessions(Datum sub, TimestampTz now, Tuplestorestate *out, TupleDesc desc) {
+    Datum values[2] = {sub, TimestampTzGetDatum(now)};
+    Connect();
+    Execute(list_stmt, values, nullptr, true);
+    CopyRows(out, desc, desc->natts);
+    Disconnect();
+}
+
+int64 DeleteSessionsBySub(Datum sub, TimestampTz now) {
+    Datum values[2] = {sub, TimestampTzGetDatum(now)};
+    Connect();
+    Execute(delete_by_sub_stmt, values, nullptr, false);
+    int64 live = DatumGetInt64(Column(0, 1));
+    Disconnect();
+    return live;
+}
+
+CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size) {
+    Datum values[2] = {TimestampTzGetDatum(now), Int32GetDatum(batch_size)};
+    Connect();
+    Execute(cleanup_stmt, values, nullptr, false);
+    CleanupBatchResult result = {DatumGetInt64(Column(0, 1)), DatumGetInt64(Column(0, 2)),
+                                 DatumGetInt64(Column(0, 3))};
+    Disconnect();
+    return result;
+}
+
+} // namespace pgsession

@@ -1,0 +1,79 @@
+// Session tokens: random generation, validation and SHA-256 digests.
+#include "pgsession/token.hpp"
+#include "pgsession/boundary.hpp"
+
+extern "C" {
+#include "common/cryptohash.h"
+#include "port.h"
+#include "utils/builtins.h"
+}
+
+namespace pgsession {
+
+// RFC 4648 section 5 alphabet: safe in URLs, cookies and headers without escaping.
+static constexpr char kBase64Url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void GenerateToken(char (&out)[kTokenLength + 1]) {
+    unsigned char random[kTokenRandomBytes + 1]; // +1: a zero byte pads the last group
+    if (!pg_strong_random(random, kTokenRandomBytes))
+        throw Error(ERRCODE_INTERNAL_ERROR, "could not generate a session token")
+            .Detail("PostgreSQL's strong random source (pg_strong_random) failed.");
+    random[kTokenRandomBytes] = 0;
+
+    int pos = 0;
+    for (int i = 0; i < kTokenRandomBytes; i += 3) {
+        uint32 group = (uint32(random[i]) << 16) | (uint32(random[i + 1]) << 8);
+        if (i + 2 < kTokenRandomBytes)
+            group |= random[i + 2];
+        int chars = (i + 2 < kTokenRandomBytes) ? 4 : 3; // 32 bytes = 10 groups + 2 bytes
+        for (int c = 0; c < chars; c++)
+            out[pos++] = kBase64Url[(group >> (18 - 6 * c)) & 0x3F];
+    }
+    Assert(pos == kTokenLength);
+    out[pos] = '\0';
+}
+
+void ValidateId(const text *id, bool isnull, const char *argname) {
+    if (isnull)
+        throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "%s must not be NULL", argname)
+            .Hint("Pass the session token that session_create or session_rotate returned.");
+    int len = VARSIZE_ANY_EXHDR(id);
+    const char *chars = VARDATA_ANY(id);
+    if (len == 0)
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s must not be empty", argname);
+    if (len > kMaxIdLength)
+        throw Error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "%s is too long", argname)
+            .Detail("It has %d bytes; a session id has at most %d characters.", len,
+                    kMaxIdLength);
+    for (int i = 0; i < len; i++) {
+        unsigned char c = static_cast<unsigned char>(chars[i]);
+        if (c < 0x21 || c > 0x7E)
+            throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
+                        "%s may contain only visible ASCII characters", argname)
+                .Detail("Byte %d is 0x%02x.", i + 1, c)
+                .Hint("Generated tokens are base64url; an application-supplied id must be "
+                      "usable as a cookie value.");
+    }
+    if (len < kMinIdLength)
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is too short", argname)
+            .Detail("It has %d characters; a session id has at least %d.", len, kMinIdLength)
+            .Hint("Omit the id to let session_create generate a 256-bit token.");
+}
+
+void DigestToken(const char *token, int len, TokenDigest &out) {
+    SET_VARSIZE(out.varlena_bytes, VARHDRSZ + kDigestLength);
+    uint8 *dest = reinterpret_cast<uint8 *>(VARDATA(out.varlena_bytes));
+    // pg_cryptohash reports failure by return code (it never throws or ereports for
+    // these calls except out of memory), and its context is tracked by the resource
+    // owner, so an error before pg_cryptohash_free cannot leak it.
+    pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+    bool ok = ctx != nullptr && pg_cryptohash_init(ctx) == 0 &&
+              pg_cryptohash_update(ctx, reinterpret_cast<const uint8 *>(token), len) == 0 &&
+              pg_cryptohash_final(ctx, dest, kDigestLength) == 0;
+    pg_cryptohash_free(ctx);
+    if (!ok)
+        throw Error(ERRCODE_INTERNAL_ERROR, "could not compute the SHA-256 digest of a session id");
+}
+
+} // namespace pgsession

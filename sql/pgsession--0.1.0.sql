@@ -1,0 +1,196 @@
+-- pgsession 0.1.0: durable, expiring web sessions.
+\echo Use "CREATE EXTENSION pgsession" to load this file. \quit
+
+-- section: internal schema
+--
+-- The table lives in a schema of its own, named after the extension (PostgreSQL
+-- reserves the pg_ prefix), so that it never clashes with an application's own
+-- "sessions" table.  The SQL functions are installed into the schema chosen at
+-- CREATE EXTENSION.  Ordinary roles get USAGE (to name the result type) and nothing on
+-- the table.
+CREATE SCHEMA pgsession;
+COMMENT ON SCHEMA pgsession IS 'pgsession internals: the sessions table and its types; use the session_* functions instead of the table';
+GRANT USAGE ON SCHEMA pgsession TO PUBLIC;
+
+-- section: sessions table
+CREATE TABLE pgsession.sessions (
+    -- SHA-256 digest of the session token.  The token itself is never stored, so the
+    -- table, a dump or a replica cannot be used to resume anybody's session.
+    id_hash             bytea PRIMARY KEY CHECK (octet_length(id_hash) = 32),
+    nonce               text,
+    state               text,
+    access_token        text,
+    code_verifier       text,
+    sub                 text,
+    data                jsonb CHECK (jsonb_typeof(data) = 'object'),
+    created_at          timestamptz NOT NULL,
+    last_accessed_at    timestamptz NOT NULL,
+    -- When the session expires: the earlier of last_accessed_at + idle_timeout and
+    -- absolute_expires_at.  Only ever moves forward.
+    expires_at          timestamptz NOT NULL,
+    idle_timeout        interval NOT NULL CHECK (idle_timeout > interval '0'),
+    -- created_at + the absolute timeout; NULL when the session has no absolute limit.
+    absolute_expires_at timestamptz,
+    -- A lower bound of expires_at, and the only expiry column that is indexed.
+    --
+    -- Why not index expires_at?  On PostgreSQL 15 an update that writes any indexed
+    -- column cannot be HOT, and recording an access (session_get, session_touch) writes
+    -- expires_at.  A busy session would then add an index entry per recorded access and
+    -- bloat the index.  cleanup_after is set to expires_at at creation and left alone by
+    -- every access, so recording one writes only unindexed columns and stays HOT
+    -- (fillfactor below leaves the room on the page).  Since expires_at never moves
+    -- back, every expired session has cleanup_after <= now(): the cleanup finds them all
+    -- through this index, deletes those whose expires_at has passed, and moves
+    -- cleanup_after up to expires_at for the few that were touched since, so each
+    -- active session costs the cleanup one index update per timeout, not one per access.
+    cleanup_after       timestamptz NOT NULL,
+    CHECK (cleanup_after <= expires_at),
+    CHECK (last_accessed_at >= created_at)
+) WITH (fillfactor = 80);
+
+COMMENT ON TABLE pgsession.sessions IS 'Web sessions, keyed by the SHA-256 digest of their token; read and write them through the session_* functions';
+COMMENT ON COLUMN pgsession.sessions.id_hash IS 'SHA-256 digest of the session token (the token is never stored)';
+COMMENT ON COLUMN pgsession.sessions.nonce IS 'OpenID Connect nonce of the login in progress';
+COMMENT ON COLUMN pgsession.sessions.state IS 'OAuth 2.0 state of the login in progress';
+COMMENT ON COLUMN pgsession.sessions.access_token IS 'Access token obtained at login';
+COMMENT ON COLUMN pgsession.sessions.code_verifier IS 'PKCE code_verifier of the login in progress';
+COMMENT ON COLUMN pgsession.sessions.sub IS 'Subject (user id) the session belongs to, once logged in';
+COMMENT ON COLUMN pgsession.sessions.data IS 'Anything else the application keeps in the session (a JSON object)';
+COMMENT ON COLUMN pgsession.sessions.created_at IS 'When the session was created';
+COMMENT ON COLUMN pgsession.sessions.last_accessed_at IS 'Last recorded access (recorded at most once per pgsession.touch_interval by session_get)';
+COMMENT ON COLUMN pgsession.sessions.expires_at IS 'When the session expires unless accessed again';
+COMMENT ON COLUMN pgsession.sessions.idle_timeout IS 'Idle timeout of this session';
+COMMENT ON COLUMN pgsession.sessions.absolute_expires_at IS 'Absolute expiry of this session, NULL when it has none';
+COMMENT ON COLUMN pgsession.sessions.cleanup_after IS 'Lower bound of expires_at used by the cleanup; indexed instead of expires_at so that recording an access is a HOT update';
+
+REVOKE ALL ON TABLE pgsession.sessions FROM PUBLIC;
+
+-- The cleanup index (see cleanup_after above).  No index on id_hash besides the
+-- primary key: the original design's idx_sessions_id duplicated it.
+CREATE INDEX sessions_cleanup_after_idx ON pgsession.sessions (cleanup_after);
+COMMENT ON INDEX pgsession.sessions_cleanup_after_idx IS 'Finds sessions due for cleanup; see the comment on cleanup_after';
+
+-- A user's sessions, for session_list and session_delete_by_sub.  Partial: sessions
+-- before login have no sub.  Setting sub (once, at login) is the only non-HOT update
+-- of a session's life besides the cleanup's and rotation.
+CREATE INDEX sessions_sub_idx ON pgsession.sessions (sub) WHERE sub IS NOT NULL;
+COMMENT ON INDEX pgsession.sessions_sub_idx IS 'Finds the sessions of a user (session_list, session_delete_by_sub)';
+
+-- Include the table's rows in pg_dump output of the extension.
+SELECT pg_catalog.pg_extension_config_dump('pgsession.sessions', '');
+
+-- section: result type
+CREATE TYPE pgsession.session AS (
+    nonce               text,
+    state               text,
+    access_token        text,
+    code_verifier       text,
+    sub                 text,
+    data                jsonb,
+    created_at          timestamptz,
+    expires_at          timestamptz,
+    last_accessed_at    timestamptz,
+    absolute_expires_at timestamptz
+);
+COMMENT ON TYPE pgsession.session IS 'A live session as session_get returns it';
+
+-- section: per-session functions (EXECUTE for every role; see README "Privileges")
+--
+-- All functions are SECURITY DEFINER so that callers need no privilege on the table,
+-- with search_path pinned so that no object of the caller's can stand in for ours.
+
+CREATE FUNCTION session_create(
+    id               text DEFAULT NULL,
+    nonce            text DEFAULT NULL,
+    state            text DEFAULT NULL,
+    code_verifier    text DEFAULT NULL,
+    access_token     text DEFAULT NULL,
+    sub              text DEFAULT NULL,
+    data             jsonb DEFAULT NULL,
+    idle_timeout     interval DEFAULT NULL,
+    absolute_timeout interval DEFAULT NULL
+) RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_create';
+COMMENT ON FUNCTION session_create(text, text, text, text, text, text, jsonb, interval, interval) IS
+'Creates a session and returns its token (a new 256-bit base64url token when id is NULL); timeouts NULL take pgsession.idle_timeout / pgsession.absolute_timeout';
+
+CREATE FUNCTION session_get(id text) RETURNS SETOF pgsession.session
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER ROWS 1
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_get';
+COMMENT ON FUNCTION session_get(text) IS
+'Returns the live session with this token (no row when unknown or expired) and records the access at most once per pgsession.touch_interval';
+
+CREATE FUNCTION session_touch(id text) RETURNS timestamptz
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_touch';
+COMMENT ON FUNCTION session_touch(text) IS
+'Records an access now and extends the idle expiry; returns the new expires_at, NULL when unknown or expired';
+
+CREATE FUNCTION session_update(
+    id            text,
+    nonce         text DEFAULT NULL,
+    state         text DEFAULT NULL,
+    code_verifier text DEFAULT NULL,
+    access_token  text DEFAULT NULL,
+    sub           text DEFAULT NULL,
+    data          jsonb DEFAULT NULL,
+    clear         text[] DEFAULT NULL
+) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_update';
+COMMENT ON FUNCTION session_update(text, text, text, text, text, text, jsonb, text[]) IS
+'Changes the given (non-NULL) fields of a live session and sets the fields named in clear to NULL; returns whether a live session was updated';
+
+CREATE FUNCTION session_delete(id text) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_delete';
+COMMENT ON FUNCTION session_delete(text) IS
+'Removes the session with this token; returns whether it was live';
+
+CREATE FUNCTION session_rotate(id text) RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_rotate';
+COMMENT ON FUNCTION session_rotate(text) IS
+'Gives a live session a new token and returns it (NULL when unknown or expired); the old token stops working at once';
+
+-- section: administrative functions (no EXECUTE for PUBLIC; grant where needed)
+
+CREATE FUNCTION session_list(sub text)
+RETURNS TABLE (
+    created_at          timestamptz,
+    last_accessed_at    timestamptz,
+    expires_at          timestamptz,
+    absolute_expires_at timestamptz,
+    idle_timeout        interval
+)
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_list';
+COMMENT ON FUNCTION session_list(text) IS
+'Lists the live sessions of a user (metadata only, never tokens or secrets), oldest first';
+
+CREATE FUNCTION session_delete_by_sub(sub text) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_delete_by_sub';
+COMMENT ON FUNCTION session_delete_by_sub(text) IS
+'Removes every session of a user (log out everywhere); returns how many were live';
+
+CREATE FUNCTION session_cleanup(batch_size integer DEFAULT NULL, max_batches integer DEFAULT NULL)
+RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_cleanup';
+COMMENT ON FUNCTION session_cleanup(integer, integer) IS
+'Removes expired sessions now, in batches of batch_size (default pgsession.cleanup_batch_size), at most max_batches (default: until none is left); returns how many';
+
+REVOKE ALL ON FUNCTION session_list(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION session_delete_by_sub(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION session_cleanup(integer, integer) FROM PUBLIC;

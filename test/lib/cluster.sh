@@ -1,0 +1,74 @@
+# Shell helpers to run a throw-away PostgreSQL cluster: initdb in a scratch directory,
+# loopback only, a free port, sockets in the scratch directory.  Source this file.
+#
+# As root, the cluster runs as the `postgres` OS user (initdb and postgres refuse to run
+# as root); otherwise as the current user.  Clients (psql, pg_prove, tests) connect
+# over TCP to 127.0.0.1 as the superuser `postgres`.
+
+PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
+
+if [ "$(id -u)" = 0 ]; then
+    PGSESSION_RUN_AS=${PGSESSION_RUN_AS:-postgres}
+else
+    PGSESSION_RUN_AS=${PGSESSION_RUN_AS:-$(id -un)}
+fi
+
+# Runs a command as the cluster's OS user.
+as_cluster_user() {
+    if [ "$(id -un)" = "$PGSESSION_RUN_AS" ]; then
+        "$@"
+    else
+        runuser -u "$PGSESSION_RUN_AS" -- "$@"
+    fi
+}
+
+# Makes a scratch directory owned by the cluster's OS user and prints its path.
+make_scratch_dir() {
+    local dir
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/pgsession-${1:-test}.XXXXXX")
+    chmod 755 "$dir"
+    [ "$(id -un)" = "$PGSESSION_RUN_AS" ] || chown "$PGSESSION_RUN_AS" "$dir"
+    echo "$dir"
+}
+
+# Prints a TCP port nobody listens on.
+free_port() {
+    python3 - <<'PY' 2>/dev/null || echo $(( 20000 + RANDOM % 20000 ))
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
+
+# start_cluster DIR PORT [extra postgresql.conf lines...]
+# Initializes DIR/data and starts it; the log is DIR/postgres.log.
+start_cluster() {
+    local dir=$1 port=$2
+    shift 2
+    as_cluster_user "$PG_BINDIR/initdb" -D "$dir/data" -U postgres -A trust --no-sync \
+        -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || {
+        cat "$dir/initdb.log" >&2
+        return 1
+    }
+    {
+        echo "listen_addresses = '127.0.0.1'"
+        echo "port = $port"
+        echo "unix_socket_directories = '$dir'"
+        echo "fsync = off"
+        echo "max_connections = 60"
+        echo "log_line_prefix = '%m [%p] %q%a '"
+        for line in "$@"; do echo "$line"; done
+    } | as_cluster_user tee -a "$dir/data/postgresql.conf" >/dev/null
+    as_cluster_user "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
+        >/dev/null || {
+        cat "$dir/postgres.log" >&2
+        return 1
+    }
+}
+
+# stop_cluster DIR
+stop_cluster() {
+    as_cluster_user "$PG_BINDIR/pg_ctl" -D "$1/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Runs every pgsession test suite against real PostgreSQL clusters and ends with one
+# line over all of them: "N passed, N failed".
+#
+#   make test                      all suites
+#   PGSESSION_SUITES="sql" make test   only some (sql, cluster, client)
+#
+# As root it first installs the extension (make install) and runs the clusters as the
+# `postgres` OS user; otherwise the extension must already be installed.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+. test/lib/cluster.sh
+
+SUITES=${PGSESSION_SUITES:-"sql cluster client"}
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+
+log() { printf '\n==== %s\n' "$*"; }
+
+# Adds a suite's counts to the totals.
+record() {
+    local suite=$1 passed=$2 failed=$3
+    TOTAL_PASSED=$((TOTAL_PASSED + passed))
+    TOTAL_FAILED=$((TOTAL_FAILED + failed))
+    SUMMARY+=("$suite: $passed passed, $failed failed")
+}
+
+# Counts TAP results in a verbose log: prints "passed failed".  A run that exited
+# non-zero without a failing assertion (died, wrong plan) counts as one failure.
+count_tap() {
+    local file=$1 rc=$2 passed failed
+    passed=$(grep -cE '^[[:space:]]*ok [0-9]+' "$file")
+    failed=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$file")
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    echo "$passed $failed"
+}
+
+install_extension() {
+    if [ "$(id -u)" = 0 ]; then
+        log "building and installing the extension"
+        make -s >/dev/null && make -s install >/dev/null || return 1
+    else
+        make -s >/dev/null || return 1
+        [ -f "$(pg_config --sharedir)/extension/pgsession.control" ] || {
+            echo "pgsession is not installed: run 'sudo make install' first" >&2
+            return 1
+        }
+    fi
+}
+
+# pgTAP suite: test/sql/*.sql under pg_prove, against a cluster with the library
+# preloaded.  Each file runs in a fresh database made from a template that has the
+# extensions installed.
+suite_sql() {
+    log "pgTAP suite (test/sql)"
+    local dir port out rc
+    dir=$(make_scratch_dir sql)
+    port=$(free_port)
+    start_cluster "$dir" "$port" "shared_preload_libraries = 'pgsession'" \
+        "pgsession.cleanup_worker = off" || { record sql 0 1; return; }
+    export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
+    psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE pgsession_test' &&
+        psql -X -q -v ON_ERROR_STOP=1 -d pgsession_test \
+            -c 'CREATE EXTENSION pgtap; CREATE EXTENSION dblink; CREATE EXTENSION pgsession' ||
+        { record sql 0 1; stop_cluster "$dir"; return; }
+    out="$dir/pg_prove.log"
+    pg_prove --verbose --dbname pgsession_test test/sql/*.sql 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    read -r passed failed < <(count_tap "$out" "$rc")
+    record sql "$passed" "$failed"
+    stop_cluster "$dir"
+    unset PGHOST PGPORT PGUSER
+    [ "$failed" -eq 0 ] && rm -rf "$dir" || echo "kept $dir for inspection"
+}
+
+# Cluster suite: test/t/*.pl, Perl TAP tests with PostgreSQL::Test::Cluster.  They make
+# their own clusters, so they run as the cluster user in a scratch copy of test/t.
+suite_cluster() {
+    log "cluster suite (test/t)"
+    if ! ls test/t/*.pl >/dev/null 2>&1; then
+        record cluster 0 0
+        return
+    fi
+    local dir out rc perl_lib
+    dir=$(make_scratch_dir cluster)
+    cp -r test/t "$dir/t"
+    chown -R "$PGSESSION_RUN_AS" "$dir" 2>/dev/null || true
+    perl_lib="$(pg_config --pkglibdir)/pgxs/src/test/perl"
+    out="$dir/prove.log"
+    (cd "$dir" && as_cluster_user env PATH="$PG_BINDIR:$PATH" PG_REGRESS=/bin/true \
+        PGSESSION_SOURCE="$ROOT" prove --verbose -I "$perl_lib" t/) 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    read -r passed failed < <(count_tap "$out" "$rc")
+    record cluster "$passed" "$failed"
+    [ "$failed" -eq 0 ] && rm -rf "$dir" || echo "kept $dir for inspection"
+}
+
+# Client suite: the C++ client's GoogleTest tests (and its sanitizer build), under
+# ctest, against a cluster with the extension installed.
+suite_client() {
+    log "client suite (test/client)"
+    if [ ! -f test/client/run.sh ]; then
+        record client 0 0
+        return
+    fi
+    local out rc
+    out=$(mktemp)
+    bash test/client/run.sh 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    # run.sh ends with a line "client: N passed, N failed".
+    read -r passed failed < <(sed -nE 's/^client: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$out" | tail -n 1)
+    passed=${passed:-0}
+    failed=${failed:-0}
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    record client "$passed" "$failed"
+    rm -f "$out"
+}
+
+if ! install_extension; then
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+for suite in $SUITES; do
+    "suite_$suite"
+done
+
+log "summary"
+for line in "${SUMMARY[@]}"; do echo "  $line"; done
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+[ "$TOTAL_FAILED" -eq 0 ] && [ "$TOTAL_PASSED" -gt 0 ]
