@@ -98,10 +98,9 @@ Datum InvokeCpp(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo) {
         ReThrowError(pg_error);
     Assert(failed);
     (void)failed;
-    ereport(ERROR,
-            (errcode(caught.sqlstate), errmsg_internal("%s", caught.message),
-             caught.detail[0] ? errdetail_internal("%s", caught.detail) : 0,
-             caught.hint[0] ? errhint("%s", caught.hint) : 0));
+    ereport(ERROR, (errcode(caught.sqlstate), errmsg_internal("%s", caught.message),
+                    caught.detail[0] ? errdetail_internal("%s", caught.detail) : 0,
+                    caught.hint[0] ? errhint("%s", caught.hint) : 0));
     pg_unreachable();
 }
 

@@ -142,8 +142,7 @@ PGSESSION_FUNCTION(pgsession_create) {
     FieldArguments(fcinfo, fields);
     Timeouts timeouts;
     timeouts.idle_us = TimeoutArgument(fcinfo, 7, "idle_timeout", idle_timeout_s, false);
-    timeouts.absolute_us =
-        TimeoutArgument(fcinfo, 8, "absolute_timeout", absolute_timeout_s, true);
+    timeouts.absolute_us = TimeoutArgument(fcinfo, 8, "absolute_timeout", absolute_timeout_s, true);
 
     TokenDigest key;
     DigestToken(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), key);

@@ -14,21 +14,19 @@ extern "C" {
 
 namespace pgsession {
 
-int idle_timeout_s = 60 * 60;           // 1 hour, as the original design
-int absolute_timeout_s = 8 * 60 * 60;   // 8 hours: OWASP's upper figure for a working day
-int touch_interval_s = 60;              // one write a minute per busy session
+int idle_timeout_s = 60 * 60;         // 1 hour, as the original design
+int absolute_timeout_s = 8 * 60 * 60; // 8 hours: OWASP's upper figure for a working day
+int touch_interval_s = 60;            // one write a minute per busy session
 int cleanup_batch_size = 1000;
-int cleanup_interval_s = 15 * 60;       // 15 minutes, as the original design
+int cleanup_interval_s = 15 * 60; // 15 minutes, as the original design
 char *cleanup_databases = nullptr;
 bool cleanup_worker_enabled = true;
 
 void DefineSettings() {
     DefineCustomIntVariable(
-        "pgsession.idle_timeout",
-        "Time after the last recorded access at which a session expires.",
-        "Can be overridden per session with session_create(idle_timeout => ...).",
-        &idle_timeout_s, idle_timeout_s, 1, kMaxTimeoutSeconds, PGC_USERSET, GUC_UNIT_S, nullptr,
-        nullptr, nullptr);
+        "pgsession.idle_timeout", "Time after the last recorded access at which a session expires.",
+        "Can be overridden per session with session_create(idle_timeout => ...).", &idle_timeout_s,
+        idle_timeout_s, 1, kMaxTimeoutSeconds, PGC_USERSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
 
     DefineCustomIntVariable(
         "pgsession.absolute_timeout",
@@ -48,15 +46,13 @@ void DefineSettings() {
     DefineCustomIntVariable(
         "pgsession.cleanup_batch_size",
         "Number of expired sessions removed per batch by session_cleanup and the worker.",
-        "Each batch locks at most this many rows.",
-        &cleanup_batch_size, cleanup_batch_size, 1, 1000000, PGC_USERSET, 0, nullptr, nullptr,
-        nullptr);
+        "Each batch locks at most this many rows.", &cleanup_batch_size, cleanup_batch_size, 1,
+        1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 
-    DefineCustomIntVariable(
-        "pgsession.cleanup_interval",
-        "Time between two runs of the cleanup background worker.",
-        nullptr, &cleanup_interval_s, cleanup_interval_s, 1, 7 * 24 * 60 * 60, PGC_SIGHUP,
-        GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pgsession.cleanup_interval",
+                            "Time between two runs of the cleanup background worker.", nullptr,
+                            &cleanup_interval_s, cleanup_interval_s, 1, 7 * 24 * 60 * 60,
+                            PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
 
     DefineCustomStringVariable(
         "pgsession.databases",
@@ -65,12 +61,10 @@ void DefineSettings() {
         "postgres", PGC_SIGHUP, GUC_LIST_INPUT, nullptr, nullptr, nullptr);
 
     DefineCustomBoolVariable(
-        "pgsession.cleanup_worker",
-        "Whether the background worker removes expired sessions.",
+        "pgsession.cleanup_worker", "Whether the background worker removes expired sessions.",
         "Needs pgsession in shared_preload_libraries; off leaves cleanup to session_cleanup() "
         "or pg_cron.",
-        &cleanup_worker_enabled, cleanup_worker_enabled, PGC_SIGHUP, 0, nullptr, nullptr,
-        nullptr);
+        &cleanup_worker_enabled, cleanup_worker_enabled, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 
     MarkGUCPrefixReserved("pgsession");
 }

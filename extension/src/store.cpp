@@ -16,8 +16,8 @@ extern "C" {
 
 namespace pgsession {
 
-const char *const kFieldNames[kFieldCount] = {"nonce", "state",    "access_token",
-                                              "code_verifier", "sub", "data"};
+const char *const kFieldNames[kFieldCount] = {"nonce",         "state", "access_token",
+                                              "code_verifier", "sub",   "data"};
 
 namespace {
 
@@ -68,25 +68,24 @@ Statement get_stmt = {"SELECT " SESSION_COLUMNS ", last_accessed_at <= $3 AS acc
 Statement touch_get_stmt = {
     RECORD_ACCESS "RETURNING " SESSION_COLUMNS, 2, {BYTEAOID, TIMESTAMPTZOID}, nullptr};
 
-Statement touch_stmt = {RECORD_ACCESS "RETURNING expires_at", 2, {BYTEAOID, TIMESTAMPTZOID},
-                        nullptr};
+Statement touch_stmt = {
+    RECORD_ACCESS "RETURNING expires_at", 2, {BYTEAOID, TIMESTAMPTZOID}, nullptr};
 
 // One plan for every combination of changed fields: $odd says whether the field
 // changes, the next parameter is its new value.  Assigning a column its own value keeps
 // the update HOT-eligible, since PostgreSQL compares the indexed values themselves.
-Statement update_stmt = {
-    "UPDATE pgsession.sessions SET "
-    "nonce = CASE WHEN $3 THEN $4 ELSE nonce END, "
-    "state = CASE WHEN $5 THEN $6 ELSE state END, "
-    "access_token = CASE WHEN $7 THEN $8 ELSE access_token END, "
-    "code_verifier = CASE WHEN $9 THEN $10 ELSE code_verifier END, "
-    "sub = CASE WHEN $11 THEN $12 ELSE sub END, "
-    "data = CASE WHEN $13 THEN $14 ELSE data END "
-    "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1",
-    14,
-    {BYTEAOID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID,
-     TEXTOID, BOOLOID, TEXTOID, BOOLOID, JSONBOID},
-    nullptr};
+Statement update_stmt = {"UPDATE pgsession.sessions SET "
+                         "nonce = CASE WHEN $3 THEN $4 ELSE nonce END, "
+                         "state = CASE WHEN $5 THEN $6 ELSE state END, "
+                         "access_token = CASE WHEN $7 THEN $8 ELSE access_token END, "
+                         "code_verifier = CASE WHEN $9 THEN $10 ELSE code_verifier END, "
+                         "sub = CASE WHEN $11 THEN $12 ELSE sub END, "
+                         "data = CASE WHEN $13 THEN $14 ELSE data END "
+                         "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1",
+                         14,
+                         {BYTEAOID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID,
+                          TEXTOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID, JSONBOID},
+                         nullptr};
 
 Statement delete_stmt = {
     "DELETE FROM pgsession.sessions WHERE id_hash = $1 RETURNING expires_at > $2",
@@ -181,8 +180,8 @@ void CopyRows(Tuplestorestate *out, TupleDesc desc, int ncolumns) {
     Assert(ncolumns <= kSessionColumns && desc->natts == ncolumns);
     for (uint64 row = 0; row < SPI_processed; row++) {
         for (int col = 0; col < ncolumns; col++)
-            values[col] = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1,
-                                        &nulls[col]);
+            values[col] =
+                SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1, &nulls[col]);
         tuplestore_putvalues(out, desc, values, nulls);
     }
 }

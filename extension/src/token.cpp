@@ -44,8 +44,7 @@ void ValidateId(const text *id, bool isnull, const char *argname) {
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s must not be empty", argname);
     if (len > kMaxIdLength)
         throw Error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "%s is too long", argname)
-            .Detail("It has %d bytes; a session id has at most %d characters.", len,
-                    kMaxIdLength);
+            .Detail("It has %d bytes; a session id has at most %d characters.", len, kMaxIdLength);
     for (int i = 0; i < len; i++) {
         unsigned char c = static_cast<unsigned char>(chars[i]);
         if (c < 0x21 || c > 0x7E)

@@ -49,10 +49,18 @@ class Error : public std::exception {
     // Adds a HINT line (printf-style).
     Error &Hint(const char *fmt, ...) pg_attribute_printf(2, 3);
 
-    const char *what() const noexcept override { return message_; }
-    int SqlState() const { return sqlstate_; }
-    const char *DetailText() const { return detail_; }
-    const char *HintText() const { return hint_; }
+    const char *what() const noexcept override {
+        return message_;
+    }
+    int SqlState() const {
+        return sqlstate_;
+    }
+    const char *DetailText() const {
+        return detail_;
+    }
+    const char *HintText() const {
+        return hint_;
+    }
 
   private:
     int sqlstate_;
@@ -66,8 +74,12 @@ class Error : public std::exception {
 class PgError : public std::exception {
   public:
     explicit PgError(ErrorData *data) : data_(data) {}
-    const char *what() const noexcept override { return data_ && data_->message ? data_->message : "postgres error"; }
-    ErrorData *Data() const { return data_; }
+    const char *what() const noexcept override {
+        return data_ && data_->message ? data_->message : "postgres error";
+    }
+    ErrorData *Data() const {
+        return data_;
+    }
 
   private:
     ErrorData *data_;
@@ -123,5 +135,7 @@ template <typename Fn> auto PgCall(Fn &&fn) -> decltype(fn()) {
     extern "C" {                                                                                   \
     PG_FUNCTION_INFO_V1(name);                                                                     \
     }                                                                                              \
-    extern "C" Datum name(PG_FUNCTION_ARGS) { return pgsession::InvokeCpp(name##_body, fcinfo); }  \
+    extern "C" Datum name(PG_FUNCTION_ARGS) {                                                      \
+        return pgsession::InvokeCpp(name##_body, fcinfo);                                          \
+    }                                                                                              \
     static Datum name##_body(FunctionCallInfo fcinfo)

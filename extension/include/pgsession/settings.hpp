@@ -10,9 +10,9 @@ extern int absolute_timeout_s; // pgsession.absolute_timeout (0 = off)
 extern int touch_interval_s;   // pgsession.touch_interval (0 = record every access)
 
 // Cleanup settings.
-extern int cleanup_batch_size;  // pgsession.cleanup_batch_size
-extern int cleanup_interval_s;  // pgsession.cleanup_interval (background worker)
-extern char *cleanup_databases; // pgsession.databases (background worker)
+extern int cleanup_batch_size;      // pgsession.cleanup_batch_size
+extern int cleanup_interval_s;      // pgsession.cleanup_interval (background worker)
+extern char *cleanup_databases;     // pgsession.databases (background worker)
 extern bool cleanup_worker_enabled; // pgsession.cleanup_worker (background worker)
 
 // Upper bound of every timeout, as a setting and per session: one year.  Longer than that

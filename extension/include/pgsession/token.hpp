@@ -21,7 +21,9 @@ constexpr int kDigestLength = 32;
 // A stored key: the SHA-256 digest of a token, as a bytea ready to bind.
 struct TokenDigest {
     char varlena_bytes[VARHDRSZ + kDigestLength];
-    Datum AsDatum() { return PointerGetDatum(varlena_bytes); }
+    Datum AsDatum() {
+        return PointerGetDatum(varlena_bytes);
+    }
 };
 
 // Fills out with a new URL-safe token of kTokenLength characters (plus NUL) drawn from
