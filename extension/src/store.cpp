@@ -228,7 +228,7 @@ bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write,
                        TimestampTzGetDatum(record_if_accessed_before)};
     Connect();
     // A plain read first: most calls find the access recorded recently and write nothing.
-    Execute(get_stmt, values, nullptr, true, 1);
+    Execute(get_stmt, values, nullptr, false, 1);
     bool found = SPI_processed == 1;
     if (found && may_write && DatumGetBool(Column(0, kSessionColumns + 1))) {
         Execute(touch_get_stmt, values, nullptr, false);
@@ -292,7 +292,7 @@ bool RotateSession(TokenDigest &old_key, TokenDigest &new_key, TimestampTz now) 
 void ListSessions(Datum sub, TimestampTz now, Tuplestorestate *out, TupleDesc desc) {
     Datum values[2] = {sub, TimestampTzGetDatum(now)};
     Connect();
-    Execute(list_stmt, values, nullptr, true);
+    Execute(list_stmt, values, nullptr, false);
     CopyRows(out, desc, desc->natts);
     Disconnect();
 }

@@ -1,0 +1,91 @@
+-- Every bad input gets a clear error with the right SQLSTATE, and changes nothing.
+BEGIN;
+SELECT plan(53);
+
+SELECT session_create(id => 'existing-session-0001', nonce => 'kept', sub => 'bob') AS existing \gset
+CREATE TEMP TABLE before_counts AS SELECT count(*) AS n FROM pgsession.sessions;
+
+-- ids: NULL, empty, too short, too long, not visible ASCII, duplicate
+SELECT throws_ok($$SELECT session_create(id => '')$$, '22023', 'id must not be empty', 'create: empty id');
+SELECT throws_ok($$SELECT session_create(id => 'short')$$, '22023', 'id is too short', 'create: id under 16 characters');
+SELECT throws_ok($$SELECT session_create(id => repeat('a', 256))$$, '22001', 'id is too long', 'create: id over 255 characters');
+SELECT lives_ok($$SELECT session_create(id => repeat('a', 255))$$, 'create: an id of exactly 255 characters is accepted');
+SELECT lives_ok($$SELECT session_create(id => repeat('b', 16))$$, 'create: an id of exactly 16 characters is accepted');
+SELECT throws_ok($$SELECT session_create(id => 'has a space in it 0123')$$, '22023',
+                 'id may contain only visible ASCII characters', 'create: id with a space');
+SELECT throws_ok($$SELECT session_create(id => 'non-ascii-éééééééééé')$$, '22023',
+                 'id may contain only visible ASCII characters', 'create: id with non-ASCII characters');
+SELECT throws_ok($$SELECT session_create(id => E'tab\there-0123456789')$$, '22023',
+                 'id may contain only visible ASCII characters', 'create: id with a control character');
+SELECT throws_ok($$SELECT session_create(id => 'existing-session-0001')$$, '23505',
+                 'a live session with this id already exists', 'create: duplicate id of a live session');
+SELECT is((SELECT nonce FROM session_get('existing-session-0001')), 'kept',
+          'the duplicate create left the existing session as it was');
+
+SELECT throws_ok($$SELECT * FROM session_get(NULL)$$, '22004', 'id must not be NULL', 'get: NULL id');
+SELECT throws_ok($$SELECT * FROM session_get('')$$, '22023', 'id must not be empty', 'get: empty id');
+SELECT throws_ok($$SELECT * FROM session_get(repeat('x', 100000))$$, '22001', 'id is too long', 'get: oversized id');
+SELECT throws_ok($$SELECT session_touch(NULL)$$, '22004', 'id must not be NULL', 'touch: NULL id');
+SELECT throws_ok($$SELECT session_update(NULL, nonce => 'x')$$, '22004', 'id must not be NULL', 'update: NULL id');
+SELECT throws_ok($$SELECT session_delete(NULL)$$, '22004', 'id must not be NULL', 'delete: NULL id');
+SELECT throws_ok($$SELECT session_delete('tiny')$$, '22023', 'id is too short', 'delete: id under 16 characters');
+SELECT throws_ok($$SELECT session_rotate(NULL)$$, '22004', 'id must not be NULL', 'rotate: NULL id');
+SELECT throws_ok($$SELECT session_rotate('')$$, '22023', 'id must not be empty', 'rotate: empty id');
+
+-- wrong types
+SELECT throws_ok($$SELECT * FROM session_get(42)$$, '42883', NULL, 'get: an integer id is a wrong type');
+SELECT throws_ok($$SELECT session_create(idle_timeout => 'soon')$$, '22007', NULL, 'create: a timeout that is not an interval');
+SELECT throws_ok($$SELECT session_create(data => '{"unterminated": ')$$, '22P02', NULL, 'create: malformed JSON');
+SELECT throws_ok($$SELECT session_update('existing-session-0001', data => 'not json')$$, '22P02', NULL, 'update: malformed JSON');
+
+-- fields: over-long values and data that is not an object
+SELECT throws_ok($$SELECT session_create(nonce => repeat('n', 256))$$, '22001', 'nonce is too long', 'create: nonce over 255 characters');
+SELECT lives_ok($$SELECT session_create(nonce => repeat('é', 255))$$, 'create: limits count characters, not bytes');
+SELECT throws_ok($$SELECT session_create(state => repeat('s', 2049))$$, '22001', 'state is too long', 'create: state over 2048 characters');
+SELECT throws_ok($$SELECT session_create(code_verifier => repeat('v', 256))$$, '22001', 'code_verifier is too long', 'create: code_verifier over 255 characters');
+SELECT throws_ok($$SELECT session_create(access_token => repeat('t', 16385))$$, '22001', 'access_token is too long', 'create: access_token over 16384 characters');
+SELECT throws_ok($$SELECT session_create(sub => repeat('u', 256))$$, '22001', 'sub is too long', 'create: sub over 255 characters');
+SELECT throws_ok($$SELECT session_create(data => jsonb_build_object('blob', repeat('x', 1100000)))$$, '22001',
+                 'data is too large', 'create: data over 1 MiB');
+SELECT throws_ok($$SELECT session_create(data => '[1, 2]')$$, '22023', 'data must be a JSON object', 'create: data that is an array');
+SELECT throws_ok($$SELECT session_create(data => '"text"')$$, '22023', 'data must be a JSON object', 'create: data that is a scalar');
+SELECT throws_ok($$SELECT session_update('existing-session-0001', nonce => 'changed', sub => repeat('u', 256))$$, '22001',
+                 'sub is too long', 'update: an over-long field');
+SELECT is((SELECT nonce FROM session_get('existing-session-0001')), 'kept',
+          'a failed update changes none of the fields, not even the valid ones');
+
+-- update: clear
+SELECT throws_ok($$SELECT session_update('existing-session-0001', clear => ARRAY['password'])$$, '22023',
+                 'cannot clear unknown field "password"', 'update: clearing an unknown field');
+SELECT throws_ok($$SELECT session_update('existing-session-0001', clear => ARRAY[NULL])$$, '22004',
+                 'clear must not contain NULL', 'update: NULL in clear');
+SELECT throws_ok($$SELECT session_update('existing-session-0001', nonce => 'x', clear => ARRAY['nonce'])$$, '22023',
+                 'field "nonce" is both given a value and cleared', 'update: a field both set and cleared');
+
+-- timeouts
+SELECT throws_ok($$SELECT session_create(idle_timeout => '0')$$, '22023', 'idle_timeout must be positive', 'create: zero idle timeout');
+SELECT throws_ok($$SELECT session_create(idle_timeout => '-5 minutes')$$, '22023', 'idle_timeout must be positive', 'create: negative idle timeout');
+SELECT throws_ok($$SELECT session_create(idle_timeout => interval '1 day' - interval '2 days')$$, '22023', 'idle_timeout must be positive', 'create: an interval that adds up to less than zero');
+SELECT throws_ok($$SELECT session_create(idle_timeout => '2 years')$$, '22023', 'idle_timeout is longer than one year', 'create: absurd idle timeout');
+SELECT throws_ok($$SELECT session_create(absolute_timeout => '-1 second')$$, '22023', 'absolute_timeout must be positive', 'create: negative absolute timeout');
+SELECT throws_ok($$SELECT session_create(absolute_timeout => '400 days')$$, '22023', 'absolute_timeout is longer than one year', 'create: absurd absolute timeout');
+
+-- by-sub functions and cleanup
+SELECT throws_ok($$SELECT * FROM session_list(NULL)$$, '22004', 'sub must not be NULL', 'list: NULL sub');
+SELECT throws_ok($$SELECT * FROM session_list('')$$, '22023', 'sub must not be empty', 'list: empty sub');
+SELECT throws_ok($$SELECT session_delete_by_sub(NULL)$$, '22004', 'sub must not be NULL', 'delete_by_sub: NULL sub');
+SELECT throws_ok($$SELECT session_cleanup(batch_size => 0)$$, '22023', 'batch_size must be between 1 and 1000000', 'cleanup: zero batch size');
+SELECT throws_ok($$SELECT session_cleanup(max_batches => 0)$$, '22023', 'max_batches must be at least 1', 'cleanup: zero max_batches');
+
+-- settings: bounds and the reserved prefix
+SELECT throws_ok($$SET pgsession.idle_timeout = 0$$, '22023', NULL, 'setting: idle_timeout 0 is refused');
+SELECT throws_ok($$SET pgsession.idle_timeout = '400d'$$, '22023', NULL, 'setting: idle_timeout over a year is refused');
+SELECT throws_ok($$SET pgsession.touch_interval = -1$$, '22023', NULL, 'setting: negative touch_interval is refused');
+SELECT throws_ok($$SET pgsession.no_such_setting = 1$$, '42602', NULL, 'setting: pgsession.* is a reserved prefix');
+
+-- nothing was half-written: only the two valid creates above added rows
+SELECT is((SELECT count(*) FROM pgsession.sessions), (SELECT n + 3 FROM before_counts),
+          'failed calls added no session (the three that succeeded did)');
+
+SELECT * FROM finish();
+ROLLBACK;
