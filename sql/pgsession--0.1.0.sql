@@ -64,6 +64,7 @@ COMMENT ON COLUMN pgsession.sessions.absolute_expires_at IS 'Absolute expiry of 
 COMMENT ON COLUMN pgsession.sessions.cleanup_after IS 'Lower bound of expires_at used by the cleanup; indexed instead of expires_at so that recording an access is a HOT update';
 
 REVOKE ALL ON TABLE pgsession.sessions FROM PUBLIC;
+COMMENT ON INDEX pgsession.sessions_pkey IS 'Looks a session up by the digest of its token';
 
 -- The cleanup index (see cleanup_after above).  No index on id_hash besides the
 -- primary key: the original design's idx_sessions_id duplicated it.
@@ -191,6 +192,31 @@ RETURNS bigint
 COMMENT ON FUNCTION session_cleanup(integer, integer) IS
 'Removes expired sessions now, in batches of batch_size (default pgsession.cleanup_batch_size), at most max_batches (default: until none is left); returns how many';
 
+-- A procedure, not a function, so that it can commit after each batch: locks are
+-- held for one batch at a time, however many expired sessions there are.  Neither
+-- SECURITY DEFINER nor with a SET clause (a procedure with either cannot commit): it runs
+-- as the caller, who needs EXECUTE on session_cleanup too, and names that schema-qualified.
+-- It stops at the first batch that removes nothing.
+CREATE PROCEDURE session_cleanup_in_batches(batch_size integer DEFAULT NULL)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    removed bigint;
+    total   bigint := 0;
+BEGIN
+    LOOP
+        removed := @extschema@.session_cleanup(batch_size, 1);
+        total := total + removed;
+        COMMIT;
+        EXIT WHEN removed = 0;
+    END LOOP;
+    RAISE DEBUG 'pgsession: removed % expired sessions', total;
+END
+$$;
+COMMENT ON PROCEDURE session_cleanup_in_batches(integer) IS
+'Removes expired sessions one batch per transaction (CALL it outside an explicit transaction block)';
+
 REVOKE ALL ON FUNCTION session_list(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_delete_by_sub(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_cleanup(integer, integer) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE session_cleanup_in_batches(integer) FROM PUBLIC;

@@ -1,7 +1,7 @@
 -- An application role can use sessions through the functions but cannot read or write
 -- the table; the administrative functions need an explicit grant.
 BEGIN;
-SELECT plan(26);
+SELECT plan(28);
 
 CREATE ROLE pgsession_test_app NOLOGIN;
 -- pgTAP keeps its bookkeeping in temporary tables of ours; let the role write them.
@@ -10,8 +10,11 @@ GRANT ALL ON __tcache__, __tcache___id_seq, __tresults___numb_seq TO pgsession_t
 -- what the install script set up
 SELECT is((SELECT count(*) FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
            JOIN pg_extension e ON e.oid = d.refobjid
-           WHERE e.extname = 'pgsession' AND NOT (p.prosecdef AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp'])),
+           WHERE e.extname = 'pgsession' AND p.prokind = 'f'
+             AND NOT (p.prosecdef AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp'])),
           0::bigint, 'every pgsession function is SECURITY DEFINER with search_path pinned');
+SELECT is((SELECT prosecdef FROM pg_proc WHERE oid = 'session_cleanup_in_batches(integer)'::regprocedure),
+          false, 'the cleanup procedure (which must commit) runs as its caller');
 SELECT ok(NOT has_table_privilege('public', 'pgsession.sessions', 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE'),
           'PUBLIC has no privilege on the sessions table');
 SELECT ok(has_function_privilege('public', 'session_create(text, text, text, text, text, text, jsonb, interval, interval)', 'EXECUTE')
@@ -25,6 +28,8 @@ SELECT ok(NOT has_function_privilege('public', 'session_cleanup(integer, integer
           AND NOT has_function_privilege('public', 'session_list(text)', 'EXECUTE')
           AND NOT has_function_privilege('public', 'session_delete_by_sub(text)', 'EXECUTE'),
           'the administrative functions are not executable by PUBLIC');
+SELECT ok(NOT has_function_privilege('public', 'session_cleanup_in_batches(integer)', 'EXECUTE'),
+          'nor is the cleanup procedure');
 
 SET ROLE pgsession_test_app;
 
