@@ -3,7 +3,7 @@
 # line over all of them: "N passed, N failed".
 #
 #   make test                      all suites
-#   PGSESSION_SUITES="sql" make test   only some (sql, cluster, client)
+#   PGSESSION_SUITES="sql" make test   only some (packaging, sql, cluster, client)
 #
 # As root it first installs the extension (make install) and runs the clusters as the
 # `postgres` OS user; otherwise the extension must already be installed.
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 . test/lib/cluster.sh
 
-SUITES=${PGSESSION_SUITES:-"sql cluster client"}
+SUITES=${PGSESSION_SUITES:-"packaging sql cluster client"}
 TOTAL_PASSED=0
 TOTAL_FAILED=0
 SUMMARY=()
@@ -49,6 +49,32 @@ install_extension() {
             return 1
         }
     fi
+}
+
+# Packaging suite: the versions in the control file, META.json and the install script
+# agree, and every upgrade script leads from an older version to the current one.
+suite_packaging() {
+    log "packaging suite"
+    local passed=0 failed=0 control meta
+    check() {
+        if eval "$2"; then
+            echo "ok - $1"; passed=$((passed + 1))
+        else
+            echo "not ok - $1"; failed=$((failed + 1))
+        fi
+    }
+    control=$(sed -nE "s/^default_version *= *'([^']+)'/\1/p" pgsession.control)
+    meta=$(python3 -c 'import json; m = json.load(open("META.json")); print(m["version"], m["provides"]["pgsession"]["version"])')
+    check "META.json version ($meta) equals the control file's ($control)" '[ "$meta" = "$control $control" ]'
+    check "sql/pgsession--$control.sql exists" '[ -f "sql/pgsession--$control.sql" ]'
+    check "META.json is PGXN meta-spec 1.0.0" \
+        'python3 -c "import json,sys; sys.exit(json.load(open(\"META.json\"))[\"meta-spec\"][\"version\"] != \"1.0.0\")"'
+    for script in sql/pgsession--*--*.sql; do
+        [ -e "$script" ] || continue
+        check "$script starts with the CREATE EXTENSION guard" "head -n 3 '$script' | grep -q '\\\\echo Use'"
+    done
+    check "the install script starts with the CREATE EXTENSION guard" "head -n 3 sql/pgsession--$control.sql | grep -q 'echo Use'"
+    record packaging "$passed" "$failed"
 }
 
 # pgTAP suite: test/sql/*.sql under pg_prove, against a cluster with the library
