@@ -19,7 +19,7 @@ PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Iextension/include
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register -Wno-unused-parameter \
 	-Wno-missing-field-initializers -fno-omit-frame-pointer
-SHLIB_LINK += -lstdc++
+SHLIB_LINK += -lstdc++ -lcrypto
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -8,6 +8,6 @@ apt-get update
 # and libpq with it (same major version); install before starting any cluster.
 apt-get install -y --no-install-recommends \
     build-essential g++ clang-14 llvm-14 make cmake pkg-config python3 perl \
-    postgresql-15 postgresql-client-15 postgresql-contrib postgresql-server-dev-15 libpq-dev \
+    postgresql-15 postgresql-client-15 postgresql-contrib postgresql-server-dev-15 libpq-dev libssl-dev \
     postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
     libgtest-dev libipc-run-perl clang-format

@@ -9,8 +9,19 @@
 #include "pgsession/boundary.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
 
@@ -50,12 +61,6 @@ Statement insert_stmt = {
     {BYTEAOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,
      TIMESTAMPTZOID, INTERVALOID, TIMESTAMPTZOID},
     nullptr};
-
-Statement get_stmt = {"SELECT " SESSION_COLUMNS ", last_accessed_at <= $3 AS access_due "
-                      "FROM pgsession.sessions WHERE id_hash = $1 AND expires_at > $2",
-                      3,
-                      {BYTEAOID, TIMESTAMPTZOID, TIMESTAMPTZOID},
-                      nullptr};
 
 // Recording an access writes only last_accessed_at and expires_at, neither of them
 // indexed, so it is a HOT update when the page has room.  GREATEST keeps both monotonic
@@ -222,18 +227,126 @@ bool InsertSession(TokenDigest &key, const FieldValues &fields, const Timeouts &
     return inserted;
 }
 
+namespace {
+
+// Where the columns of pgsession.session are in pgsession.sessions, and the relations
+// themselves, looked up by name.  Cached per backend and checked against the table's
+// OID on each call, so DROP/CREATE EXTENSION in the same backend is noticed.
+struct SessionsLayout {
+    Oid table_oid;
+    Oid pkey_oid;
+    AttrNumber columns[kSessionColumns]; // in the order of the pgsession.session type
+    AttrNumber last_accessed_at;
+    AttrNumber expires_at;
+};
+
+SessionsLayout layout = {InvalidOid, InvalidOid, {}, 0, 0};
+
+constexpr const char *kSessionColumnNames[kSessionColumns] = {
+    "nonce", "state",      "access_token", "code_verifier",    "sub",
+    "data",  "created_at", "expires_at",   "last_accessed_at", "absolute_expires_at"};
+
+AttrNumber AttributeNumber(Oid table, const char *name) {
+    AttrNumber attnum = get_attnum(table, name);
+    if (attnum == InvalidAttrNumber)
+        throw Error(ERRCODE_UNDEFINED_COLUMN, "pgsession.sessions has no column \"%s\"", name)
+            .Hint("The installed SQL objects do not match the library: run ALTER EXTENSION "
+                  "pgsession UPDATE.");
+    return attnum;
+}
+
+// Returns the layout of pgsession.sessions, looking it up when the table changed.
+const SessionsLayout &CurrentLayout() {
+    Oid nsp = get_namespace_oid("pgsession", true);
+    Oid table = OidIsValid(nsp) ? get_relname_relid("sessions", nsp) : InvalidOid;
+    if (!OidIsValid(table))
+        throw Error(ERRCODE_UNDEFINED_TABLE, "pgsession.sessions does not exist")
+            .Hint("Run CREATE EXTENSION pgsession in this database.");
+    if (table != layout.table_oid) {
+        Oid pkey = get_relname_relid("sessions_pkey", nsp);
+        if (!OidIsValid(pkey))
+            throw Error(ERRCODE_UNDEFINED_OBJECT, "pgsession.sessions_pkey does not exist");
+        for (int c = 0; c < kSessionColumns; c++)
+            layout.columns[c] = AttributeNumber(table, kSessionColumnNames[c]);
+        layout.last_accessed_at = AttributeNumber(table, "last_accessed_at");
+        layout.expires_at = AttributeNumber(table, "expires_at");
+        layout.pkey_oid = pkey;
+        layout.table_oid = table;
+    }
+    return layout;
+}
+
+// What a direct read found.
+enum class ReadResult { kAbsent, kLive, kLiveAccessDue };
+
+// Reads the live session under `key` straight from the primary key index, without SPI
+// or the executor: this is the path of almost every session_get, and the executor's
+// per-query setup would cost more than the lookup itself.  The row goes to `out`
+// unless an access is due, in which case the caller records it (and reads the row
+// back) through SPI.
+//
+// Visibility is that of an SPI query in a volatile function: the command counter is
+// advanced and a snapshot taken, so a session created earlier in the same statement is
+// seen.  Relations are opened with AccessShareLock, as a SELECT would.  Every object
+// here is a PostgreSQL one, released by the transaction if an error escapes.
+ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, TimestampTz access_due_at_or_before,
+                           Tuplestorestate *out, TupleDesc desc) {
+    const SessionsLayout &cols = CurrentLayout();
+    CommandCounterIncrement();
+    Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
+    Relation table = table_open(cols.table_oid, AccessShareLock);
+    Relation index = index_open(cols.pkey_oid, AccessShareLock);
+
+    ScanKeyData scan_key;
+    ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_BYTEAEQ, key.AsDatum());
+    IndexScanDesc scan = index_beginscan(table, index, snapshot, 1, 0);
+    index_rescan(scan, &scan_key, 1, nullptr, 0);
+    TupleTableSlot *slot = table_slot_create(table, nullptr);
+
+    ReadResult result = ReadResult::kAbsent;
+    if (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+        bool isnull;
+        TimestampTz expires_at = DatumGetTimestampTz(slot_getattr(slot, cols.expires_at, &isnull));
+        if (expires_at > now) {
+            TimestampTz last_accessed_at =
+                DatumGetTimestampTz(slot_getattr(slot, cols.last_accessed_at, &isnull));
+            if (last_accessed_at <= access_due_at_or_before) {
+                result = ReadResult::kLiveAccessDue;
+            } else {
+                Datum values[kSessionColumns];
+                bool nulls[kSessionColumns];
+                for (int c = 0; c < kSessionColumns; c++)
+                    values[c] = slot_getattr(slot, cols.columns[c], &nulls[c]);
+                tuplestore_putvalues(out, desc, values, nulls); // copies the values
+                result = ReadResult::kLive;
+            }
+        }
+    }
+
+    ExecDropSingleTupleTableSlot(slot);
+    index_endscan(scan);
+    index_close(index, NoLock);
+    table_close(table, NoLock);
+    UnregisterSnapshot(snapshot);
+    return result;
+}
+
+} // namespace
+
 bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write,
                  TimestampTz record_if_accessed_before, Tuplestorestate *out, TupleDesc desc) {
-    Datum values[3] = {key.AsDatum(), TimestampTzGetDatum(now),
-                       TimestampTzGetDatum(record_if_accessed_before)};
+    // Without a write to make, a due access is as good as a recent one.
+    TimestampTz due_at_or_before = may_write ? record_if_accessed_before : DT_NOBEGIN;
+    ReadResult read = ReadLiveSession(key, now, due_at_or_before, out, desc);
+    if (read != ReadResult::kLiveAccessDue)
+        return read == ReadResult::kLive;
+
+    // Record the access and return the row as written.  The session may have been
+    // deleted or have expired in between: then it is absent.
+    Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
     Connect();
-    // A plain read first: most calls find the access recorded recently and write nothing.
-    Execute(get_stmt, values, nullptr, false, 1);
+    Execute(touch_get_stmt, values, nullptr, false);
     bool found = SPI_processed == 1;
-    if (found && may_write && DatumGetBool(Column(0, kSessionColumns + 1))) {
-        Execute(touch_get_stmt, values, nullptr, false);
-        found = SPI_processed == 1; // it may have been deleted meanwhile
-    }
     if (found)
         CopyRows(out, desc, kSessionColumns);
     Disconnect();

@@ -3,10 +3,11 @@
 #include "pgsession/boundary.hpp"
 
 extern "C" {
-#include "common/cryptohash.h"
 #include "port.h"
 #include "utils/builtins.h"
 }
+
+#include <openssl/sha.h>
 
 namespace pgsession {
 
@@ -62,17 +63,12 @@ void ValidateId(const text *id, bool isnull, const char *argname) {
 
 void DigestToken(const char *token, int len, TokenDigest &out) {
     SET_VARSIZE(out.varlena_bytes, VARHDRSZ + kDigestLength);
-    uint8 *dest = reinterpret_cast<uint8 *>(VARDATA(out.varlena_bytes));
-    // pg_cryptohash reports failure by return code (it never throws or ereports for
-    // these calls except out of memory), and its context is tracked by the resource
-    // owner, so an error before pg_cryptohash_free cannot leak it.
-    pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-    bool ok = ctx != nullptr && pg_cryptohash_init(ctx) == 0 &&
-              pg_cryptohash_update(ctx, reinterpret_cast<const uint8 *>(token), len) == 0 &&
-              pg_cryptohash_final(ctx, dest, kDigestLength) == 0;
-    pg_cryptohash_free(ctx);
-    if (!ok)
-        throw Error(ERRCODE_INTERNAL_ERROR, "could not compute the SHA-256 digest of a session id");
+    // OpenSSL's one-shot SHA256 (the library PostgreSQL itself is built with): it needs
+    // no context to allocate or register, which matters on the path of every request.
+    // It cannot fail for an in-memory buffer; it returns NULL only for a NULL output.
+    static_assert(kDigestLength == SHA256_DIGEST_LENGTH, "a key is a SHA-256 digest");
+    SHA256(reinterpret_cast<const unsigned char *>(token), static_cast<size_t>(len),
+           reinterpret_cast<unsigned char *>(VARDATA(out.varlena_bytes)));
 }
 
 } // namespace pgsession
