@@ -19,6 +19,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -152,8 +153,18 @@ void Disconnect() {
 
 // Runs a statement (preparing and saving its plan on first use) and returns the SPI
 // result code.  `nulls` follows SPI's convention: 'n' for NULL, ' ' otherwise.
+//
+// search_path is pinned to pg_catalog, pg_temp while the statement is prepared and run,
+// whatever the caller (or the worker's database) has.  The SQL functions are SECURITY
+// DEFINER: were an operator such as = resolved through a caller's schema, the caller's
+// code would run with the owner's rights.  Most functions also pin it with a SET clause;
+// session_get does not (see the install script), so this is what protects it, and the
+// worker.  Pinning here costs one GUC nesting level per statement.
 int Execute(Statement &stmt, const Datum *values, const char *nulls, bool read_only,
             long max_rows = 0) {
+    int guc_level = NewGUCNestLevel();
+    (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+                            GUC_ACTION_SAVE, true, 0, false);
     if (stmt.plan == nullptr) {
         SPIPlanPtr plan = SPI_prepare(stmt.sql, stmt.nargs, stmt.argtypes);
         if (plan == nullptr)
@@ -167,6 +178,8 @@ int Execute(Statement &stmt, const Datum *values, const char *nulls, bool read_o
     if (rc < 0)
         throw Error(ERRCODE_INTERNAL_ERROR, "pgsession statement failed: %s",
                     SPI_result_code_string(rc));
+    // On an error, the end of the (sub)transaction restores search_path instead.
+    AtEOXact_GUC(true, guc_level);
     return rc;
 }
 

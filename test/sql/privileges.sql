@@ -1,18 +1,26 @@
 -- An application role can use sessions through the functions but cannot read or write
 -- the table; the administrative functions need an explicit grant.
 BEGIN;
-SELECT plan(28);
+SELECT plan(30);
 
 CREATE ROLE pgsession_test_app NOLOGIN;
 -- pgTAP keeps its bookkeeping in temporary tables of ours; let the role write them.
 GRANT ALL ON __tcache__, __tcache___id_seq, __tresults___numb_seq TO pgsession_test_app;
 
 -- what the install script set up
-SELECT is((SELECT count(*) FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
+SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+           JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
            JOIN pg_extension e ON e.oid = d.refobjid
-           WHERE e.extname = 'pgsession' AND p.prokind = 'f'
-             AND NOT (p.prosecdef AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp'])),
-          0::bigint, 'every pgsession function is SECURITY DEFINER with search_path pinned');
+           WHERE e.extname = 'pgsession' AND p.prosecdef AND p.proname <> 'session_get'
+             AND p.proconfig IS DISTINCT FROM ARRAY['search_path=pg_catalog, pg_temp']),
+          NULL::text[], 'every SECURITY DEFINER function but session_get has a SET search_path clause');
+SELECT is((SELECT array_agg(p ORDER BY 1) FROM unnest(ARRAY['session_create', 'session_get', 'session_touch',
+                  'session_update', 'session_delete', 'session_rotate', 'session_list', 'session_delete_by_sub',
+                  'session_cleanup']) AS p
+           WHERE NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = p AND prosecdef)),
+          NULL::text[], 'the session functions are SECURITY DEFINER');
+SELECT is((SELECT prosecdef FROM pg_proc WHERE oid = 'session_get(text)'::regprocedure), true,
+          'session_get is SECURITY DEFINER (it pins search_path in the library; see search_path.sql)');
 SELECT is((SELECT prosecdef FROM pg_proc WHERE oid = 'session_cleanup_in_batches(integer)'::regprocedure),
           false, 'the cleanup procedure (which must commit) runs as its caller');
 SELECT ok(NOT has_table_privilege('public', 'pgsession.sessions', 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE'),
