@@ -225,3 +225,181 @@ REVOKE ALL ON FUNCTION session_list(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_delete_by_sub(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_cleanup(integer, integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE session_cleanup_in_batches(integer) FROM PUBLIC;
+
+-- section: cleanup worker and scheduling
+--
+-- With shared_preload_libraries = 'pgsession' a background worker removes expired
+-- sessions every pgsession.cleanup_interval and keeps its state in shared memory;
+-- session_stats() shows that state next to the session counts.  Without the preload,
+-- session_schedule_cleanup() has pg_cron run session_cleanup() instead.  None of these
+-- functions is executable by PUBLIC.
+
+CREATE FUNCTION pgsession.cleanup_worker_state(
+    OUT worker_pid           integer,
+    OUT last_run_started_at  timestamptz,
+    OUT last_run_finished_at timestamptz,
+    OUT last_run_result      text,
+    OUT last_run_removed     bigint,
+    OUT removed_since_start  bigint,
+    OUT next_run_at          timestamptz
+) RETURNS record
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'pgsession_cleanup_worker_state';
+COMMENT ON FUNCTION pgsession.cleanup_worker_state() IS
+'The cleanup worker''s shared-memory state for the current database (used by session_stats)';
+REVOKE ALL ON FUNCTION pgsession.cleanup_worker_state() FROM PUBLIC;
+
+-- Counting reads the whole table: this is a monitoring call, not one for every request.
+CREATE FUNCTION session_stats(
+    OUT live_sessions        bigint,
+    OUT expired_sessions     bigint,
+    OUT worker_pid           integer,
+    OUT last_run_started_at  timestamptz,
+    OUT last_run_finished_at timestamptz,
+    OUT last_run_result      text,
+    OUT last_run_removed     bigint,
+    OUT removed_since_start  bigint,
+    OUT next_run_at          timestamptz
+) RETURNS record
+    LANGUAGE sql VOLATILE PARALLEL RESTRICTED SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT c.live, c.expired, w.worker_pid, w.last_run_started_at, w.last_run_finished_at,
+           w.last_run_result, w.last_run_removed, w.removed_since_start, w.next_run_at
+      FROM (SELECT count(*) FILTER (WHERE expires_at > statement_timestamp()) AS live,
+                   count(*) FILTER (WHERE expires_at <= statement_timestamp()) AS expired
+              FROM pgsession.sessions) AS c,
+           pgsession.cleanup_worker_state() AS w
+$$;
+COMMENT ON FUNCTION session_stats() IS
+'Live and expired-but-not-yet-removed sessions, and the cleanup worker''s last run in this database (started, finished, result, sessions removed), sessions it removed since the server started and its next run';
+REVOKE ALL ON FUNCTION session_stats() FROM PUBLIC;
+
+-- pg_cron keeps its jobs in the one database named by cron.database_name; the schedule
+-- functions work in that database.  Elsewhere they fail with the call to make there.
+CREATE FUNCTION pgsession.require_pg_cron() RETURNS void
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cron_database text := current_setting('cron.database_name', true);
+BEGIN
+    IF to_regprocedure('cron.schedule(text,text,text)') IS NOT NULL THEN
+        RETURN;
+    END IF;
+    IF cron_database IS NOT NULL AND cron_database <> current_database() THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('pg_cron is not installed in database "%s"', current_database()),
+            DETAIL = format('pg_cron keeps its jobs in database "%s" (cron.database_name).',
+                            cron_database),
+            HINT = format('In database "%s", run: SELECT cron.schedule_in_database(%L, '
+                          '''*/15 * * * *'', ''SELECT <schema>.session_cleanup()'', %L);',
+                          cron_database, 'pgsession-cleanup-' || current_database(),
+                          current_database());
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'object_not_in_prerequisite_state',
+        MESSAGE = 'pg_cron is not installed',
+        DETAIL = 'Scheduling the cleanup needs the pg_cron extension, version 1.4 or later, '
+                 'in this database.',
+        HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this '
+               'database, restart and run CREATE EXTENSION pg_cron; or add pgsession to '
+               'shared_preload_libraries to use its cleanup worker.';
+END
+$$;
+COMMENT ON FUNCTION pgsession.require_pg_cron() IS
+'Raises an error, saying what to do, unless pg_cron 1.4 or later is installed in this database';
+REVOKE ALL ON FUNCTION pgsession.require_pg_cron() FROM PUBLIC;
+
+-- SECURITY INVOKER: the job is the caller's, runs as the caller, and needs the caller's
+-- EXECUTE on session_cleanup.  pg_cron 1.4 schedules whole minutes in cron syntax, so
+-- the interval must divide an hour or a day evenly; anything else is refused rather
+-- than run at uneven times.
+CREATE FUNCTION session_schedule_cleanup(every interval DEFAULT '15 minutes') RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    job_name text := 'pgsession-cleanup-' || current_database();
+    ext_schema name;
+    seconds numeric;
+    minutes integer;
+    schedule text;
+    old_job bigint;
+BEGIN
+    PERFORM pgsession.require_pg_cron();
+    IF every IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'every must not be NULL';
+    END IF;
+    seconds := extract(epoch FROM every);
+    IF extract(year FROM every) <> 0 OR extract(month FROM every) <> 0 OR seconds <= 0
+       OR seconds % 60 <> 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('pg_cron cannot run the cleanup every %s', every),
+            DETAIL = 'pg_cron schedules whole minutes, days at the most.',
+            HINT = 'Use a whole number of minutes, e.g. ''15 minutes''.';
+    END IF;
+    minutes := seconds / 60;
+    IF minutes < 60 AND 60 % minutes = 0 THEN
+        schedule := CASE minutes WHEN 1 THEN '* * * * *' ELSE format('*/%s * * * *', minutes) END;
+    ELSIF minutes % 60 = 0 AND 1440 % minutes = 0 THEN
+        schedule := CASE minutes / 60
+                        WHEN 1 THEN '0 * * * *'
+                        WHEN 24 THEN '0 0 * * *'
+                        ELSE format('0 */%s * * *', minutes / 60) END;
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('pg_cron cannot run the cleanup every %s', every),
+            DETAIL = 'A cron schedule repeats evenly only for intervals that divide an hour '
+                     '(1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30 minutes) or a day (1, 2, 3, 4, '
+                     '6, 8 or 12 hours, or 1 day).',
+            HINT = 'Pick the nearest of these intervals.';
+    END IF;
+
+    SELECT n.nspname INTO ext_schema
+      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'pgsession';
+    IF NOT has_function_privilege(format('%I.session_cleanup(integer, integer)', ext_schema),
+                                  'EXECUTE') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'permission denied to schedule the cleanup',
+            DETAIL = format('The job would run as %I, who may not execute session_cleanup().',
+                            current_user),
+            HINT = 'GRANT EXECUTE ON FUNCTION session_cleanup(integer, integer) to this role.';
+    END IF;
+
+    -- Replace a job scheduled before, whatever its interval.
+    FOR old_job IN SELECT j.jobid FROM cron.job j
+                    WHERE j.jobname = job_name AND j.username = current_user LOOP
+        PERFORM cron.unschedule(old_job);
+    END LOOP;
+    RETURN cron.schedule(job_name, schedule, format('SELECT %I.session_cleanup()', ext_schema));
+END
+$$;
+COMMENT ON FUNCTION session_schedule_cleanup(interval) IS
+'Has pg_cron run session_cleanup() every interval (whole minutes that divide an hour or a day) in this database, replacing an earlier schedule; returns the pg_cron job id';
+REVOKE ALL ON FUNCTION session_schedule_cleanup(interval) FROM PUBLIC;
+
+CREATE FUNCTION session_unschedule_cleanup() RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    job_name text := 'pgsession-cleanup-' || current_database();
+    old_job bigint;
+    removed boolean := false;
+BEGIN
+    PERFORM pgsession.require_pg_cron();
+    FOR old_job IN SELECT j.jobid FROM cron.job j
+                    WHERE j.jobname = job_name AND j.username = current_user LOOP
+        PERFORM cron.unschedule(old_job);
+        removed := true;
+    END LOOP;
+    RETURN removed;
+END
+$$;
+COMMENT ON FUNCTION session_unschedule_cleanup() IS
+'Removes the pg_cron job of session_schedule_cleanup() for this database; returns whether there was one';
+REVOKE ALL ON FUNCTION session_unschedule_cleanup() FROM PUBLIC;

@@ -103,7 +103,8 @@ suite_sql() {
 }
 
 # Cluster suite: test/t/*.pl, Perl TAP tests with PostgreSQL::Test::Cluster.  They make
-# their own clusters, so they run as the cluster user in a scratch copy of test/t.
+# their own clusters, so they run as the cluster user in a scratch copy of test/t.  prove
+# is given the files: by itself it only looks for *.t.
 suite_cluster() {
     log "cluster suite (test/t)"
     if ! ls test/t/*.pl >/dev/null 2>&1; then
@@ -117,7 +118,7 @@ suite_cluster() {
     perl_lib="$(pg_config --pkglibdir)/pgxs/src/test/perl"
     out="$dir/prove.log"
     (cd "$dir" && as_cluster_user env PATH="$PG_BINDIR:$PATH" PG_REGRESS=/bin/true \
-        PGSESSION_SOURCE="$ROOT" prove --verbose -I "$perl_lib" t/) 2>&1 | tee "$out"
+        PGSESSION_SOURCE="$ROOT" prove --verbose -I "$perl_lib" t/*.pl) 2>&1 | tee "$out"
     rc=${PIPESTATUS[0]}
     read -r passed failed < <(count_tap "$out" "$rc")
     record cluster "$passed" "$failed"

@@ -1,10 +1,706 @@
 // The cleanup background worker: removes expired sessions on a timer.
+//
+// Design.  A backend can connect to one database in its life, and pgsession.databases
+// may list several and change at any reload.  So there are two kinds of process:
+//
+//  * The launcher, a static background worker registered at preload.  It connects to no
+//    database (it only reads the shared catalog pg_database), so it never stands in the
+//    way of DROP DATABASE.  Every pgsession.cleanup_interval it resolves the list and,
+//    one database after the other, starts a worker for it and waits for that to end.
+//  * The worker, a dynamic background worker connected to one database for one run.  It
+//    removes the expired sessions in batches of pgsession.cleanup_batch_size, each batch
+//    its own transaction, reports the outcome in shared memory and exits.  Between runs
+//    no process of ours is connected to any database; a run lasts milliseconds per
+//    thousand sessions, which DROP DATABASE (it waits up to 5 seconds) simply waits for.
+//
+// Signals.  Both use die() for SIGTERM: it only sets flags, and CHECK_FOR_INTERRUPTS()
+// (ours between batches, the executor's inside one) turns them into a FATAL exit whose
+// cleanup rolls the open batch back.  The launcher looks at ProcDiePending itself before
+// CHECK_FOR_INTERRUPTS to log an orderly "shutting down" and exit with code 1: for a
+// background worker 1 means "restart me after bgw_restart_time", which is what a stray
+// pg_terminate_backend() should get (at server shutdown nothing is restarted anyway); to
+// switch cleanup off, set pgsession.cleanup_worker = off.  SIGHUP only flags a reload.
+// SIGINT (pg_cancel_backend) is ignored by the launcher and cancels the current batch of
+// a worker, which counts as a failed run.  Waits use WL_EXIT_ON_PM_DEATH and handle
+// interrupts after every wake-up, which also absorbs the ProcSignalBarrier that
+// DROP DATABASE waits for on PostgreSQL 15.
+//
+// Error boundary.  Everything here is C-style code holding only trivially destructible
+// objects.  The one call into C++ that may throw, CleanupBatch, goes through InvokeCpp,
+// so an exception arrives here as an ordinary ereport(ERROR).
 #include "pgsession/worker.hpp"
+#include "pgsession/boundary.hpp"
+#include "pgsession/settings.hpp"
+#include "pgsession/store.hpp"
+
+extern "C" {
+#include "postgres.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "portability/instr_time.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+PGDLLEXPORT void pgsession_launcher_main(Datum arg);
+PGDLLEXPORT void pgsession_cleanup_worker_main(Datum arg);
+}
 
 namespace pgsession {
+namespace {
+
+constexpr const char *kLauncherType = "pgsession cleanup launcher";
+constexpr const char *kWorkerType = "pgsession cleanup worker";
+// Seconds before the postmaster restarts a launcher that exited with code 1.
+constexpr int kLauncherRestartSeconds = 10;
+// Databases whose state shared memory keeps; a longer list is served all the same.
+constexpr int kMaxDatabases = 64;
+// A worker gives up waiting for a table lock after this long (the run fails and the next
+// one tries again), so that DDL on one database cannot hold up the others' cleanup.
+constexpr const char *kWorkerLockTimeout = "10s";
+
+// How the last finished run of a database ended.
+enum class Outcome : int {
+    kNone,         // no run finished yet
+    kOk,           // every due session examined
+    kFailed,       // an error; `message` says which
+    kNoExtension,  // the database has no pgsession extension
+    kNoDatabase,   // no database of that name
+    kNoConnection, // the database does not allow connections
+};
+
+// What shared memory keeps about one database of pgsession.databases.
+struct DatabaseSlot {
+    bool in_use;
+    char name[NAMEDATALEN];
+    Oid oid;
+    bool running;    // a worker was started for it and has not finished
+    Outcome outcome; // of the last finished run
+    TimestampTz started_at;
+    TimestampTz finished_at;
+    int64 removed;       // by the last finished run
+    int64 batches;       // of the last finished run
+    int64 removed_total; // since the server started
+    char message[256];   // the error of a failed run
+};
+
+// The worker's shared state.  Every field is read and written under `mutex`, held only
+// for plain copies (never across a call that may ereport or wait).
+struct SharedState {
+    slock_t mutex;
+    pid_t launcher_pid;
+    TimestampTz next_run_at; // 0 when no run is scheduled (worker off)
+    DatabaseSlot slots[kMaxDatabases];
+};
+
+SharedState *shared = nullptr;
+shmem_request_hook_type prev_shmem_request_hook = nullptr;
+shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
+
+// The worker the launcher is waiting for, so that it can stop it when told to exit.
+BackgroundWorkerHandle *current_worker = nullptr;
+
+// One database of pgsession.databases as the launcher resolved it for a run.
+struct Target {
+    char *name;
+    bool exists;
+    bool allows_connections;
+    Oid oid;
+    int slot; // index into shared->slots, -1 when they are all taken
+};
+
+void RequestSharedMemory() {
+    if (prev_shmem_request_hook)
+        prev_shmem_request_hook();
+    RequestAddinShmemSpace(MAXALIGN(sizeof(SharedState)));
+}
+
+void StartupSharedMemory() {
+    if (prev_shmem_startup_hook)
+        prev_shmem_startup_hook();
+    bool found;
+    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+    shared = static_cast<SharedState *>(
+        ShmemInitStruct("pgsession cleanup worker", sizeof(SharedState), &found));
+    if (!found) {
+        memset(shared, 0, sizeof(SharedState));
+        SpinLockInit(&shared->mutex);
+    }
+    LWLockRelease(AddinShmemInitLock);
+}
+
+// Shows the process under a clear name in pg_stat_activity.application_name (its
+// backend_type is the bgw_type).
+void SetApplicationName(const char *name) {
+    SetConfigOption("application_name", name, PGC_USERSET, PGC_S_SESSION);
+}
+
+void LogSettings(const char *what) {
+    ereport(LOG,
+            (errmsg("%s %s: pgsession.cleanup_worker = %s, pgsession.cleanup_interval = "
+                    "%ds, pgsession.databases = '%s', pgsession.cleanup_batch_size = %d",
+                    kLauncherType, what, cleanup_worker_enabled ? "on" : "off", cleanup_interval_s,
+                    cleanup_databases ? cleanup_databases : "", cleanup_batch_size)));
+}
+
+// Acts on what the signal handlers flagged: exit, pending interrupts (including
+// ProcSignalBarriers), a reload.
+void HandleLauncherInterrupts() {
+    if (ProcDiePending) {
+        // errfinish() checks for interrupts after a LOG: hold them, or the pending die()
+        // would turn this orderly exit into a FATAL.
+        HOLD_INTERRUPTS();
+        if (current_worker)
+            TerminateBackgroundWorker(current_worker);
+        ereport(LOG, (errmsg("%s shutting down", kLauncherType)));
+        proc_exit(1);
+    }
+    CHECK_FOR_INTERRUPTS();
+    if (ConfigReloadPending) {
+        ConfigReloadPending = false;
+        ProcessConfigFile(PGC_SIGHUP);
+        LogSettings("reloaded its settings");
+    }
+}
+
+// Sleeps until the latch is set or `timeout_ms` passes (-1: no timeout), then handles
+// interrupts.  Exits by itself if the postmaster dies.
+void LauncherWait(long timeout_ms) {
+    int events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (timeout_ms >= 0 ? WL_TIMEOUT : 0);
+    (void)WaitLatch(MyLatch, events, timeout_ms, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    HandleLauncherInterrupts();
+}
+
+// At the launcher's exit: no launcher, no next run.
+void ForgetLauncher(int, Datum) {
+    SpinLockAcquire(&shared->mutex);
+    shared->launcher_pid = 0;
+    shared->next_run_at = 0;
+    SpinLockRelease(&shared->mutex);
+}
+
+void PublishNextRun(TimestampTz at) {
+    SpinLockAcquire(&shared->mutex);
+    shared->next_run_at = at;
+    SpinLockRelease(&shared->mutex);
+}
+
+// Splits pgsession.databases into names (copied into the current memory context),
+// dropping repeats.  Returns NIL, with a warning, when the list does not parse.
+List *ListedDatabases() {
+    char *raw = pstrdup(cleanup_databases ? cleanup_databases : "");
+    List *names = NIL;
+    if (!SplitGUCList(raw, ',', &names)) {
+        ereport(WARNING,
+                (errmsg("pgsession.databases is not a valid list: \"%s\"", cleanup_databases),
+                 errhint("Separate database names with commas; put a name that "
+                         "contains a comma in double quotes.")));
+        return NIL;
+    }
+    List *unique = NIL;
+    ListCell *cell;
+    foreach (cell, names) {
+        char *name = static_cast<char *>(lfirst(cell));
+        bool seen = false;
+        ListCell *other;
+        foreach (other, unique)
+            seen = seen || strcmp(static_cast<char *>(lfirst(other)), name) == 0;
+        if (!seen && name[0] != '\0')
+            unique = lappend(unique, name);
+    }
+    return unique;
+}
+
+// Looks every target up in pg_database, a shared catalog the launcher can read though
+// it is connected to no database.
+void ResolveTargets(Target *targets, int count) {
+    MemoryContext run_context = CurrentMemoryContext;
+    StartTransactionCommand();
+    (void)GetTransactionSnapshot();
+    Relation rel = table_open(DatabaseRelationId, AccessShareLock);
+    TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
+    HeapTuple tuple;
+    while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+        Form_pg_database db = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple));
+        for (int i = 0; i < count; i++) {
+            if (strcmp(NameStr(db->datname), targets[i].name) != 0)
+                continue;
+            targets[i].exists = true;
+            targets[i].allows_connections = db->datallowconn;
+            targets[i].oid = db->oid;
+        }
+    }
+    table_endscan(scan);
+    table_close(rel, AccessShareLock);
+    CommitTransactionCommand();
+    MemoryContextSwitchTo(run_context);
+}
+
+// Gives every target a slot of shared memory: the one it had, else a free one.  Slots of
+// databases no longer listed are freed first.
+void AssignSlots(Target *targets, int count) {
+    SpinLockAcquire(&shared->mutex);
+    for (int s = 0; s < kMaxDatabases; s++) {
+        bool listed = false;
+        for (int i = 0; i < count && !listed; i++)
+            listed = strcmp(shared->slots[s].name, targets[i].name) == 0;
+        if (shared->slots[s].in_use && !listed)
+            memset(&shared->slots[s], 0, sizeof(DatabaseSlot));
+    }
+    for (int i = 0; i < count; i++) {
+        targets[i].slot = -1;
+        int free_slot = -1;
+        for (int s = 0; s < kMaxDatabases && targets[i].slot < 0; s++) {
+            if (shared->slots[s].in_use && strcmp(shared->slots[s].name, targets[i].name) == 0)
+                targets[i].slot = s;
+            else if (!shared->slots[s].in_use && free_slot < 0)
+                free_slot = s;
+        }
+        if (targets[i].slot < 0 && free_slot >= 0) {
+            DatabaseSlot &slot = shared->slots[free_slot];
+            slot.in_use = true;
+            strlcpy(slot.name, targets[i].name, sizeof(slot.name));
+            targets[i].slot = free_slot;
+        }
+        if (targets[i].slot >= 0)
+            shared->slots[targets[i].slot].oid = targets[i].oid;
+    }
+    SpinLockRelease(&shared->mutex);
+}
+
+// Records how a run of the database in `slot` ended (-1: no slot) and returns how the
+// previous one had ended, so that a lasting condition is logged once, not every run.
+Outcome FinishRun(int slot, Outcome outcome, int64 removed, int64 batches, const char *message) {
+    if (slot < 0)
+        return Outcome::kNone;
+    SpinLockAcquire(&shared->mutex);
+    DatabaseSlot &s = shared->slots[slot];
+    Outcome previous = s.outcome;
+    s.running = false;
+    s.outcome = outcome;
+    s.finished_at = GetCurrentTimestamp();
+    s.removed = removed;
+    s.batches = batches;
+    s.removed_total += removed;
+    strlcpy(s.message, message ? message : "", sizeof(s.message));
+    SpinLockRelease(&shared->mutex);
+    return previous;
+}
+
+void MarkRunning(int slot) {
+    if (slot < 0)
+        return;
+    SpinLockAcquire(&shared->mutex);
+    shared->slots[slot].running = true;
+    shared->slots[slot].started_at = GetCurrentTimestamp();
+    SpinLockRelease(&shared->mutex);
+}
+
+bool StillRunning(int slot) {
+    if (slot < 0)
+        return false;
+    SpinLockAcquire(&shared->mutex);
+    bool running = shared->slots[slot].running;
+    SpinLockRelease(&shared->mutex);
+    return running;
+}
+
+// Starts the worker for one database and waits until it has exited.
+void RunWorker(const Target &target) {
+    BackgroundWorker worker;
+    memset(&worker, 0, sizeof(worker));
+    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    worker.bgw_restart_time = BGW_NEVER_RESTART;
+    strlcpy(worker.bgw_library_name, "pgsession", BGW_MAXLEN);
+    strlcpy(worker.bgw_function_name, "pgsession_cleanup_worker_main", BGW_MAXLEN);
+    snprintf(worker.bgw_name, BGW_MAXLEN, "%s for database %s", kWorkerType, target.name);
+    strlcpy(worker.bgw_type, kWorkerType, BGW_MAXLEN);
+    worker.bgw_main_arg = Int32GetDatum(target.slot);
+    memcpy(worker.bgw_extra, &target.oid, sizeof(Oid));
+    worker.bgw_notify_pid = MyProcPid;
+
+    MarkRunning(target.slot);
+    BackgroundWorkerHandle *handle;
+    if (!RegisterDynamicBackgroundWorker(&worker, &handle)) {
+        FinishRun(target.slot, Outcome::kFailed, 0, 0, "could not start a worker");
+        ereport(WARNING, (errmsg("%s could not start a worker for database \"%s\"", kLauncherType,
+                                 target.name),
+                          errhint("Raise max_worker_processes; the next run will try again.")));
+        return;
+    }
+    // The postmaster sets our latch when the worker starts and when it stops.
+    current_worker = handle;
+    for (;;) {
+        pid_t pid;
+        BgwHandleStatus status = GetBackgroundWorkerPid(handle, &pid);
+        if (status == BGWH_STOPPED)
+            break;
+        if (status == BGWH_POSTMASTER_DIED)
+            proc_exit(1);
+        LauncherWait(1000);
+    }
+    current_worker = nullptr;
+    pfree(handle);
+
+    // A worker that ends without reporting died (FATAL at connection, SIGTERM, ...); the
+    // server log has its reason.
+    if (StillRunning(target.slot)) {
+        FinishRun(target.slot, Outcome::kFailed, 0, 0, "the worker exited before finishing");
+        ereport(LOG, (errmsg("%s: the worker for database \"%s\" exited before finishing "
+                             "its run; the next run will try again",
+                             kLauncherType, target.name)));
+    }
+}
+
+// Logs that a listed database is skipped, at LOG the first time in a row and at DEBUG1
+// after that.
+void LogSkipped(const Target &target, Outcome outcome, const char *why, const char *hint) {
+    Outcome previous = FinishRun(target.slot, outcome, 0, 0, why);
+    ereport(previous == outcome ? DEBUG1 : LOG,
+            (errmsg("%s: skipping database \"%s\": %s", kLauncherType, target.name, why),
+             errhint("%s", hint)));
+}
+
+// One run: every database of pgsession.databases, one after the other.  Allocates in
+// the current (per-run) memory context.
+void RunAllDatabases() {
+    List *names = ListedDatabases();
+    int count = list_length(names);
+    if (count == 0)
+        return;
+    Target *targets = static_cast<Target *>(palloc0(sizeof(Target) * count));
+    for (int i = 0; i < count; i++)
+        targets[i].name = static_cast<char *>(list_nth(names, i));
+    ResolveTargets(targets, count);
+    AssignSlots(targets, count);
+
+    for (int i = 0; i < count; i++) {
+        HandleLauncherInterrupts();
+        if (!targets[i].exists)
+            LogSkipped(targets[i], Outcome::kNoDatabase, "it does not exist",
+                       "Create it or remove it from pgsession.databases.");
+        else if (!targets[i].allows_connections)
+            LogSkipped(targets[i], Outcome::kNoConnection, "it does not allow connections",
+                       "Remove it from pgsession.databases.");
+        else
+            RunWorker(targets[i]);
+    }
+}
+
+// Runs one batch in the current transaction through the error boundary: a C++
+// exception from the store becomes an ereport(ERROR) here.
+struct BatchCall {
+    TimestampTz now;
+    int batch_size;
+    CleanupBatchResult result;
+};
+BatchCall batch_call;
+
+Datum BatchBody(FunctionCallInfo) {
+    batch_call.result = CleanupBatch(batch_call.now, batch_call.batch_size);
+    return (Datum)0;
+}
+
+CleanupBatchResult RunBatch(TimestampTz now, int batch_size) {
+    batch_call.now = now;
+    batch_call.batch_size = batch_size;
+    InvokeCpp(BatchBody, nullptr);
+    return batch_call.result;
+}
+
+// Removes the expired sessions of the database this worker is connected to.
+void CleanupDatabase(int slot) {
+    char dbname[NAMEDATALEN];
+
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    bool installed = OidIsValid(get_extension_oid("pgsession", true));
+    char *name = get_database_name(MyDatabaseId);
+    strlcpy(dbname, name ? name : "?", sizeof(dbname));
+    CommitTransactionCommand();
+
+    if (!installed) {
+        const char *why = "the pgsession extension is not installed there";
+        Outcome previous = FinishRun(slot, Outcome::kNoExtension, 0, 0, why);
+        ereport(previous == Outcome::kNoExtension ? DEBUG1 : LOG,
+                (errmsg("%s: skipping database \"%s\": %s", kWorkerType, dbname, why),
+                 errhint("Run CREATE EXTENSION pgsession there, or remove the database from "
+                         "pgsession.databases.")));
+        return;
+    }
+
+    // Every batch removes what was due when the run started, so a run always ends.
+    TimestampTz now = GetCurrentTimestamp();
+    int batch_size = cleanup_batch_size;
+    volatile int64 removed = 0;
+    volatile int64 batches = 0;
+    volatile bool failed = false;
+    char message[256];
+    message[0] = '\0';
+    instr_time started;
+    INSTR_TIME_SET_CURRENT(started);
+
+    PG_TRY();
+    {
+        for (;;) {
+            CHECK_FOR_INTERRUPTS();
+            SetCurrentStatementStartTimestamp();
+            StartTransactionCommand();
+            PushActiveSnapshot(GetTransactionSnapshot());
+            pgstat_report_activity(STATE_RUNNING, "pgsession cleanup batch");
+            CleanupBatchResult batch = RunBatch(now, batch_size);
+            PopActiveSnapshot();
+            CommitTransactionCommand();
+            batches = batches + 1;
+            removed = removed + batch.removed;
+            if (batch.examined < batch_size)
+                break;
+        }
+    }
+    PG_CATCH();
+    {
+        // Log the error as it is, roll the open batch back, and record the failure; the
+        // launcher's next run tries again.  Committed batches stay done.
+        EmitErrorReport();
+        MemoryContextSwitchTo(TopMemoryContext);
+        ErrorData *error = CopyErrorData();
+        FlushErrorState();
+        AbortOutOfAnyTransaction();
+        strlcpy(message, error->message ? error->message : "unknown error", sizeof(message));
+        FreeErrorData(error);
+        failed = true;
+    }
+    PG_END_TRY();
+    pgstat_report_activity(STATE_IDLE, nullptr);
+    pgstat_report_stat(true);
+
+    instr_time elapsed;
+    INSTR_TIME_SET_CURRENT(elapsed);
+    INSTR_TIME_SUBTRACT(elapsed, started);
+    double ms = INSTR_TIME_GET_MILLISEC(elapsed);
+    if (failed) {
+        FinishRun(slot, Outcome::kFailed, removed, batches, message);
+        ereport(LOG, (errmsg("%s: cleanup of database \"%s\" failed after %lld batches "
+                             "(%lld expired sessions removed, %.1f ms); the next run will try "
+                             "again",
+                             kWorkerType, dbname, (long long)batches, (long long)removed, ms)));
+        return;
+    }
+    FinishRun(slot, Outcome::kOk, removed, batches, nullptr);
+    ereport(removed > 0 ? LOG : DEBUG1,
+            (errmsg("%s: removed %lld expired sessions from database \"%s\" in %lld batch%s "
+                    "(%.1f ms)",
+                    kWorkerType, (long long)removed, dbname, (long long)batches,
+                    batches == 1 ? "" : "es", ms)));
+}
+
+const char *OutcomeText(const DatabaseSlot &slot) {
+    if (slot.running)
+        return "running";
+    switch (slot.outcome) {
+    case Outcome::kNone:
+        return nullptr;
+    case Outcome::kOk:
+        return "ok";
+    case Outcome::kFailed:
+        return psprintf("failed: %s", slot.message);
+    case Outcome::kNoExtension:
+    case Outcome::kNoDatabase:
+    case Outcome::kNoConnection:
+        return psprintf("skipped: %s", slot.message);
+    }
+    return nullptr;
+}
+
+} // namespace
 
 void RegisterCleanupWorker() {
-    // The worker arrives with the worker issue; until then the preload only defines settings.
+    prev_shmem_request_hook = shmem_request_hook;
+    shmem_request_hook = RequestSharedMemory;
+    prev_shmem_startup_hook = shmem_startup_hook;
+    shmem_startup_hook = StartupSharedMemory;
+
+    BackgroundWorker launcher;
+    memset(&launcher, 0, sizeof(launcher));
+    // A database connection (to none) lets it read pg_database and receive
+    // ProcSignalBarriers; RecoveryFinished keeps it off hot standbys until promotion.
+    launcher.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    launcher.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    launcher.bgw_restart_time = kLauncherRestartSeconds;
+    strlcpy(launcher.bgw_library_name, "pgsession", BGW_MAXLEN);
+    strlcpy(launcher.bgw_function_name, "pgsession_launcher_main", BGW_MAXLEN);
+    strlcpy(launcher.bgw_name, kLauncherType, BGW_MAXLEN);
+    strlcpy(launcher.bgw_type, kLauncherType, BGW_MAXLEN);
+    RegisterBackgroundWorker(&launcher);
 }
 
 } // namespace pgsession
+
+using namespace pgsession;
+
+// The launcher's main loop: a run at start, then one every pgsession.cleanup_interval
+// after the start of the previous one.  A reload that shortens the interval makes a
+// run due at once; pgsession.cleanup_worker = off leaves it asleep until a reload.
+extern "C" void pgsession_launcher_main(Datum) {
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    pqsignal(SIGTERM, die);
+    pqsignal(SIGINT, SIG_IGN);
+    BackgroundWorkerUnblockSignals();
+    BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
+    SetApplicationName(kLauncherType);
+
+    SpinLockAcquire(&shared->mutex);
+    shared->launcher_pid = MyProcPid;
+    SpinLockRelease(&shared->mutex);
+    before_shmem_exit(ForgetLauncher, 0);
+    LogSettings("started");
+
+    // Everything a run allocates goes here and is freed at the start of the next run.
+    MemoryContext run_context =
+        AllocSetContextCreate(TopMemoryContext, "pgsession cleanup run", ALLOCSET_DEFAULT_SIZES);
+    bool ran = false;
+    TimestampTz last_start = 0;
+    for (;;) {
+        HandleLauncherInterrupts();
+        TimestampTz now = GetCurrentTimestamp();
+        if (!cleanup_worker_enabled) {
+            PublishNextRun(0);
+            LauncherWait(-1);
+            continue;
+        }
+        TimestampTz next = ran ? last_start + int64(cleanup_interval_s) * USECS_PER_SEC : now;
+        PublishNextRun(next);
+        if (now < next) {
+            LauncherWait((next - now + 999) / 1000);
+            continue;
+        }
+
+        ran = true;
+        last_start = now;
+        MemoryContextReset(run_context);
+        MemoryContextSwitchTo(run_context);
+        PG_TRY();
+        { RunAllDatabases(); }
+        PG_CATCH();
+        {
+            // An error of the launcher's own (reading pg_database, ...): log it and carry
+            // on with the next run.
+            EmitErrorReport();
+            FlushErrorState();
+            AbortOutOfAnyTransaction();
+            current_worker = nullptr;
+        }
+        PG_END_TRY();
+        MemoryContextSwitchTo(TopMemoryContext);
+    }
+}
+
+// A worker: one run over the database whose OID the launcher put in bgw_extra, then exit.
+extern "C" void pgsession_cleanup_worker_main(Datum arg) {
+    int slot = DatumGetInt32(arg);
+    Oid dboid;
+    memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+    // FATAL (and no restart: BGW_NEVER_RESTART) if the database was dropped meanwhile.
+    BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+    SetApplicationName(kWorkerType);
+    SetConfigOption("lock_timeout", kWorkerLockTimeout, PGC_SUSET, PGC_S_SESSION);
+
+    CleanupDatabase(slot);
+    proc_exit(0);
+}
+
+// pgsession.cleanup_worker_state(): the worker's shared state for the current database;
+// session_stats() adds the session counts.  All NULL but last_run_result without the
+// preload.
+PGSESSION_FUNCTION(pgsession_cleanup_worker_state) {
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+        throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "function returning record called in "
+                                                   "context that cannot accept type record");
+    constexpr int kColumns = 7;
+    Datum values[kColumns];
+    bool nulls[kColumns];
+    memset(values, 0, sizeof(values));
+    for (bool &isnull : nulls)
+        isnull = true;
+    enum { kPid, kStartedAt, kFinishedAt, kResult, kRemoved, kRemovedTotal, kNextRunAt };
+
+    const char *result = nullptr;
+    if (shared == nullptr) {
+        result = "no worker: pgsession is not in shared_preload_libraries";
+    } else if (RecoveryInProgress()) {
+        result = "no worker: the server is in recovery; it starts after promotion";
+    } else {
+        pid_t pid;
+        TimestampTz next_run_at;
+        DatabaseSlot slot;
+        bool served = false;
+        SpinLockAcquire(&shared->mutex);
+        pid = shared->launcher_pid;
+        next_run_at = shared->next_run_at;
+        for (int s = 0; s < kMaxDatabases && !served; s++) {
+            if (shared->slots[s].in_use && shared->slots[s].oid == MyDatabaseId) {
+                slot = shared->slots[s];
+                served = true;
+            }
+        }
+        SpinLockRelease(&shared->mutex);
+
+        if (pid != 0) {
+            values[kPid] = Int32GetDatum(pid);
+            nulls[kPid] = false;
+        }
+        if (!served) {
+            result = "not served: the database is not in pgsession.databases";
+        } else {
+            result = OutcomeText(slot);
+            if (slot.started_at != 0) {
+                values[kStartedAt] = TimestampTzGetDatum(slot.started_at);
+                nulls[kStartedAt] = false;
+            }
+            if (slot.finished_at != 0) {
+                values[kFinishedAt] = TimestampTzGetDatum(slot.finished_at);
+                nulls[kFinishedAt] = false;
+                values[kRemoved] = Int64GetDatum(slot.removed);
+                nulls[kRemoved] = false;
+            }
+            values[kRemovedTotal] = Int64GetDatum(slot.removed_total);
+            nulls[kRemovedTotal] = false;
+            if (next_run_at != 0) {
+                values[kNextRunAt] = TimestampTzGetDatum(next_run_at);
+                nulls[kNextRunAt] = false;
+            }
+        }
+    }
+    if (result) {
+        values[kResult] = CStringGetTextDatum(result);
+        nulls[kResult] = false;
+    }
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
