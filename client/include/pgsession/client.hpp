@@ -1,0 +1,193 @@
+// pgsession::client: the pgsession SQL API (session_create, session_get, ...) from C++,
+// over one libpq connection.
+//
+//     pgsession::client sessions{"host=127.0.0.1 dbname=app"};
+//     std::string token = sessions.create({.nonce = nonce, .state = state});
+//     if (auto s = sessions.get(token)) { ... s->state ... }
+//
+// A client is not thread-safe: use one per thread, or a pgsession::pool
+// (<pgsession/pool.hpp>) shared by many threads.
+#pragma once
+
+#include <pgsession/error.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgsession {
+
+/// A point in time as the server reported it, to the microsecond.
+using time_point = std::chrono::system_clock::time_point;
+
+namespace detail {
+class connection;
+} // namespace detail
+
+/// A live session, as get() returns it.  Fields that were never set (or were cleared)
+/// are empty.
+struct session {
+    /// OpenID Connect nonce of the login in progress.
+    std::optional<std::string> nonce{};
+    /// OAuth 2.0 state of the login in progress.
+    std::optional<std::string> state{};
+    /// Access token obtained at login.
+    std::optional<std::string> access_token{};
+    /// PKCE code_verifier of the login in progress.
+    std::optional<std::string> code_verifier{};
+    /// Subject (user id) the session belongs to, once logged in.
+    std::optional<std::string> sub{};
+    /// Anything else the application keeps, as the text of a JSON object.
+    std::optional<std::string> data{};
+    /// When the session was created.
+    time_point created_at{};
+    /// When the session expires unless it is accessed again.
+    time_point expires_at{};
+    /// The last recorded access (recorded at most once per pgsession.touch_interval).
+    time_point last_accessed_at{};
+    /// When the session expires however often it is accessed; empty when never.
+    std::optional<time_point> absolute_expires_at{};
+};
+
+/// Metadata of one of a user's sessions, as list() returns it (never tokens or secrets).
+struct session_info {
+    /// When the session was created.
+    time_point created_at{};
+    /// The last recorded access.
+    time_point last_accessed_at{};
+    /// When the session expires unless it is accessed again.
+    time_point expires_at{};
+    /// When the session expires however often it is accessed; empty when never.
+    std::optional<time_point> absolute_expires_at{};
+    /// The session's idle timeout.
+    std::chrono::microseconds idle_timeout{};
+};
+
+/// What create() stores in a new session; every member is optional.
+struct create_options {
+    /// The token to use; empty lets the server generate a 256-bit base64url token (the
+    /// usual choice).  A given id must be 16 to 255 visible ASCII characters.
+    std::optional<std::string> id{};
+    /// OpenID Connect nonce (at most 255 characters).
+    std::optional<std::string> nonce{};
+    /// OAuth 2.0 state (at most 2048 characters).
+    std::optional<std::string> state{};
+    /// PKCE code_verifier (at most 255 characters).
+    std::optional<std::string> code_verifier{};
+    /// Access token (at most 16384 characters).
+    std::optional<std::string> access_token{};
+    /// Subject, the user id (at most 255 characters).
+    std::optional<std::string> sub{};
+    /// The text of a JSON object (at most 1 MiB as jsonb).
+    std::optional<std::string> data{};
+    /// Idle timeout; empty takes the server's pgsession.idle_timeout.
+    std::optional<std::chrono::microseconds> idle_timeout{};
+    /// Absolute timeout; empty takes pgsession.absolute_timeout, zero means none.
+    std::optional<std::chrono::microseconds> absolute_timeout{};
+};
+
+/// A session field, to name in update_options::clear.
+enum class field { nonce, state, access_token, code_verifier, sub, data };
+
+/// What update() changes: given members are set, fields listed in `clear` are emptied,
+/// everything else is left alone.  A field may not be both given and cleared.
+struct update_options {
+    /// New nonce.
+    std::optional<std::string> nonce{};
+    /// New state.
+    std::optional<std::string> state{};
+    /// New code_verifier.
+    std::optional<std::string> code_verifier{};
+    /// New access token.
+    std::optional<std::string> access_token{};
+    /// New subject.
+    std::optional<std::string> sub{};
+    /// New data, the text of a JSON object; replaces the old data as a whole.
+    std::optional<std::string> data{};
+    /// Fields to empty.
+    std::vector<field> clear{};
+};
+
+/// Limits of one cleanup() run; empty members take the server's settings.
+struct cleanup_options {
+    /// Sessions removed per batch (pgsession.cleanup_batch_size when empty).
+    std::optional<int> batch_size{};
+    /// Most batches to run (until none is left when empty).
+    std::optional<int> max_batches{};
+};
+
+/// How a client connects, and how long it waits.
+struct client_options {
+    /// A libpq connection string or URI ("host=... dbname=..." or "postgresql://...").
+    /// client_encoding is always UTF8.
+    std::string conninfo{};
+    /// Longest time to establish a connection (over all hosts of the string).
+    std::chrono::milliseconds connect_timeout{std::chrono::seconds{10}};
+    /// Longest time one call may wait for the server, after the connection is made.
+    std::chrono::milliseconds call_timeout{std::chrono::seconds{30}};
+    /// Schema holding the session_* functions; empty finds where the extension is.
+    std::string schema{};
+};
+
+/// A connection to a database with the pgsession extension, and the SQL API on it.
+///
+/// The constructor connects, so that a bad connection string shows at once.  A call
+/// that loses the connection (or times out) throws connection_error and leaves the
+/// client without a connection; the next call connects again.  Not thread-safe.
+class client {
+  public:
+    /// Connects with the given connection string or URI and default timeouts.
+    explicit client(std::string conninfo);
+    /// Connects with the given options.
+    explicit client(client_options options);
+    /// Closes the connection.
+    ~client();
+    /// Moves the connection; the moved-from client may only be assigned to or destroyed.
+    client(client &&) noexcept;
+    /// Moves the connection; the old connection of *this is closed.
+    client &operator=(client &&) noexcept;
+    client(const client &) = delete;
+    client &operator=(const client &) = delete;
+
+    /// Creates a session and returns its token (session_create).
+    std::string create(const create_options &options = {});
+    /// The live session with this token, empty when unknown or expired (session_get).
+    std::optional<session> get(std::string_view token);
+    /// Records an access now; the new expiry, empty when unknown or expired.
+    std::optional<time_point> touch(std::string_view token);
+    /// Changes a live session; false when unknown or expired (session_update).
+    bool update(std::string_view token, const update_options &options);
+    /// Removes a session; false when it was not live (session_delete).
+    bool remove(std::string_view token);
+    /// Gives a live session a new token and returns it; the old one stops working.
+    /// Empty when unknown or expired (session_rotate).
+    std::optional<std::string> rotate(std::string_view token);
+    /// Metadata of a user's live sessions, oldest first (session_list).
+    std::vector<session_info> list(std::string_view sub);
+    /// Removes every session of a user and returns how many were live.
+    std::int64_t remove_by_sub(std::string_view sub);
+    /// Removes expired sessions now and returns how many (session_cleanup).
+    std::int64_t cleanup(const cleanup_options &options = {});
+
+    /// get() for many tokens in one round trip (libpq pipeline mode); the answers are
+    /// in the order of the tokens.  One bad token fails the whole batch.
+    std::vector<std::optional<session>> get_many(const std::vector<std::string> &tokens);
+    /// remove() for many tokens in one round trip; how many sessions were live.
+    std::int64_t remove_many(const std::vector<std::string> &tokens);
+
+    /// Whether the client holds a connection (it may still turn out to be broken).
+    bool connected() const noexcept;
+
+  private:
+    detail::connection &connection();
+    template <class Call> auto guarded(Call &&call);
+
+    client_options options_;
+    std::unique_ptr<detail::connection> connection_;
+};
+
+} // namespace pgsession

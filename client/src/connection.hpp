@@ -1,0 +1,126 @@
+// Internal: one libpq connection, owned by RAII handles, driven through libpq's
+// asynchronous API so that no wait outlasts a deadline.
+//
+// Why asynchronous: PQexec and friends block in recv() for as long as the server takes.
+// A server that is stopped (SIGSTOP), partitioned away or stuck on a lock would hang the
+// caller for good; TCP keepalives do not help while the peer's kernel still answers.
+// Here every wait is a poll() on PQsocket() bounded by the call's deadline, and a
+// deadline that passes throws timeout_error; the owner then drops the connection,
+// because its protocol state is unknown.  (PQcancel is not used: it connects to the
+// server and waits for it, which is exactly what a stopped server never answers.)
+#pragma once
+
+#include <pgsession/error.hpp>
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgsession::detail {
+
+using steady_clock = std::chrono::steady_clock;
+
+/// Throws the exception for this SQLSTATE (see error.hpp): connection_error when
+/// `connection_lost` or the SQLSTATE is empty or of class 08.
+[[noreturn]] void raise(std::string sqlstate, std::string message, std::string detail = {},
+                        std::string hint = {}, bool connection_lost = false);
+
+/// Closes a PGconn.
+struct conn_deleter {
+    void operator()(PGconn *conn) const noexcept {
+        PQfinish(conn);
+    }
+};
+
+/// Frees a PGresult.
+struct result_deleter {
+    void operator()(PGresult *result) const noexcept {
+        PQclear(result);
+    }
+};
+
+/// An owned PGresult.
+using result = std::unique_ptr<PGresult, result_deleter>;
+
+/// The prepared statements, one per SQL function (see statements.cpp).
+enum class statement {
+    create,
+    get,
+    touch,
+    update,
+    remove,
+    rotate,
+    list,
+    remove_by_sub,
+    cleanup,
+};
+
+/// Number of prepared statements.
+constexpr std::size_t statement_count = 9;
+
+/// The parameters of one statement, all in text format; empty means SQL NULL.
+class params {
+  public:
+    /// Adds a string; one holding a NUL byte is refused with bad_input.
+    params &text(std::string_view value, const char *name);
+    /// Adds a string or NULL.
+    params &text(const std::optional<std::string> &value, const char *name);
+    /// Adds an integer or NULL.
+    params &integer(std::optional<std::int64_t> value);
+
+    /// Number of parameters.
+    int count() const noexcept {
+        return static_cast<int>(values_.size());
+    }
+    /// Pointers to the values for libpq, NULL for SQL NULL; valid while *this is.
+    std::vector<const char *> pointers() const;
+
+  private:
+    std::vector<std::optional<std::string>> values_;
+};
+
+/// A connection with the statements prepared.
+class connection {
+  public:
+    /// Connects within `connect_timeout`, finds the extension's schema (unless given)
+    /// and prepares the statements.  Throws connection_error, or error when the
+    /// database has no pgsession extension.
+    connection(const std::string &conninfo, const std::string &schema,
+               std::chrono::milliseconds connect_timeout);
+
+    /// Runs a prepared statement; the result has status PGRES_TUPLES_OK.
+    result run(statement which, const params &values, steady_clock::time_point deadline);
+
+    /// Runs a prepared statement once per set of values, in one pipeline (one round
+    /// trip); the results are in order.  The first error is thrown after all results
+    /// are read, so the connection stays usable.
+    std::vector<result> run_batch(statement which, const std::vector<params> &batch,
+                                  steady_clock::time_point deadline);
+
+    /// Whether the connection is up and idle: not broken, not inside a call.
+    bool usable() const noexcept;
+
+  private:
+    void prepare_all(const std::string &schema, steady_clock::time_point deadline);
+    std::string find_schema(steady_clock::time_point deadline);
+    std::vector<result> pipeline(std::size_t count, const std::function<int(std::size_t)> &send,
+                                 steady_clock::time_point deadline);
+    result run_one(const std::function<int()> &send, steady_clock::time_point deadline);
+    void flush(steady_clock::time_point deadline);
+    result next_result(steady_clock::time_point deadline);
+    short wait(short events, steady_clock::time_point deadline);
+    [[noreturn]] void lost(const char *doing);
+    void check(const PGresult *res);
+
+    std::unique_ptr<PGconn, conn_deleter> conn_;
+};
+
+} // namespace pgsession::detail

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The client suite: builds the C++ client twice (normal, and with AddressSanitizer +
+# UndefinedBehaviorSanitizer), runs each build's GoogleTest tests and the login_flow
+# example under ctest against a scratch cluster with the extension, then installs the
+# normal build into a scratch prefix and builds test/consumer against it, once with
+# find_package and once with pkg-config.
+#
+#   bash test/client/run.sh
+#
+# The last line is "client: N passed, N failed" (test/run-all.sh reads it).  Build
+# directories are kept in $PGSESSION_CLIENT_BUILD (default build/client) so that a
+# second run only rebuilds what changed.
+set -uo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+. test/lib/cluster.sh
+
+BUILD=${PGSESSION_CLIENT_BUILD:-$ROOT/build/client}
+JOBS=${PGSESSION_JOBS:-2}
+PASSED=0
+FAILED=0
+CLUSTER_DIR=
+
+log() { printf '\n==== client: %s\n' "$*"; }
+
+# Adds to the totals: pass N, fail N.
+pass() { PASSED=$((PASSED + $1)); }
+fail() { FAILED=$((FAILED + $1)); }
+
+finish() {
+    [ -n "$CLUSTER_DIR" ] && stop_cluster "$CLUSTER_DIR"
+    if [ -n "$CLUSTER_DIR" ] && [ "$FAILED" -eq 0 ]; then
+        rm -rf "$CLUSTER_DIR"
+    elif [ -n "$CLUSTER_DIR" ]; then
+        echo "kept $CLUSTER_DIR for inspection"
+    fi
+    echo "client: $PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
+    exit $?
+}
+trap finish EXIT
+
+# configure_and_build NAME [cmake options...]
+configure_and_build() {
+    local name=$1
+    shift
+    log "building ($name)"
+    cmake -S "$ROOT" -B "$BUILD/$name" "$@" >"$BUILD/$name.configure.log" 2>&1 || {
+        cat "$BUILD/$name.configure.log"
+        return 1
+    }
+    cmake --build "$BUILD/$name" -j "$JOBS" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^(g)?make' || true
+    [ "${PIPESTATUS[0]}" -eq 0 ]
+}
+
+# run_ctest NAME: runs a build's tests one at a time (one restarts the server) and adds
+# ctest's counts to the totals.
+run_ctest() {
+    local name=$1 out total failed
+    log "testing ($name)"
+    out="$BUILD/$name.ctest.log"
+    ctest --test-dir "$BUILD/$name" --output-on-failure --timeout 120 2>&1 | tee "$out"
+    # "100% tests passed, 0 tests failed out of 52"
+    read -r failed total < <(sed -nE 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1 \2/p' "$out")
+    if [ -z "${total:-}" ]; then
+        fail 1
+        return
+    fi
+    pass $((total - failed))
+    fail "$failed"
+}
+
+# check NAME COMMAND...: one pass or fail for a command.
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        echo "ok: $name"
+        pass 1
+    else
+        echo "FAILED: $name"
+        fail 1
+    fi
+}
+
+mkdir -p "$BUILD"
+
+log "starting a cluster"
+CLUSTER_DIR=$(make_scratch_dir client)
+PORT=$(free_port)
+if ! start_cluster "$CLUSTER_DIR" "$PORT" "shared_preload_libraries = 'pgsession'" \
+    "pgsession.cleanup_worker = off"; then
+    fail 1
+    exit 1
+fi
+psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d postgres \
+    -c 'CREATE DATABASE pgsession_client' &&
+    psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d pgsession_client \
+        -c 'CREATE EXTENSION pgsession' || {
+    fail 1
+    exit 1
+}
+
+export PGSESSION_TEST_CONNINFO="host=127.0.0.1 port=$PORT user=postgres dbname=pgsession_client"
+export PGSESSION_CONNINFO=$PGSESSION_TEST_CONNINFO
+restart="$PG_BINDIR/pg_ctl -D $CLUSTER_DIR/data -l $CLUSTER_DIR/postgres.log -m fast -w -t 60 restart"
+if [ "$(id -un)" != "$PGSESSION_RUN_AS" ]; then
+    restart="runuser -u $PGSESSION_RUN_AS -- $restart"
+fi
+export PGSESSION_TEST_RESTART_CMD="$restart >/dev/null"
+
+PREFIX="$BUILD/prefix"
+if configure_and_build normal -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_INSTALL_PREFIX="$PREFIX" -DCMAKE_INSTALL_LIBDIR=lib; then
+    run_ctest normal
+
+    log "installing into $PREFIX and building test/consumer against it"
+    rm -rf "$PREFIX" "$BUILD/consumer"
+    if cmake --install "$BUILD/normal" >/dev/null; then
+        check "consumer via find_package" bash -c "
+            cmake -S '$ROOT/test/consumer' -B '$BUILD/consumer' -DCMAKE_PREFIX_PATH='$PREFIX' \
+                >'$BUILD/consumer.log' 2>&1 &&
+            cmake --build '$BUILD/consumer' >>'$BUILD/consumer.log' 2>&1 &&
+            '$BUILD/consumer/consumer' || { cat '$BUILD/consumer.log'; false; }"
+        check "consumer via pkg-config" bash -c "
+            export PKG_CONFIG_PATH='$PREFIX/lib/pkgconfig'
+            c++ -std=c++17 -Wall -Wextra -Werror '$ROOT/test/consumer/main.cpp' \
+                -o '$BUILD/consumer-pkg-config' \$(pkg-config --cflags --libs pgsession-client) &&
+            '$BUILD/consumer-pkg-config'"
+    else
+        fail 1
+    fi
+else
+    fail 1
+fi
+
+if configure_and_build sanitize -DCMAKE_BUILD_TYPE=Debug -DPGSESSION_SANITIZE=ON; then
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        run_ctest sanitize
+else
+    fail 1
+fi

@@ -1,0 +1,317 @@
+// Every client method against the real extension: what it stores, returns and changes.
+#include "support.hpp"
+
+#include <thread>
+
+using namespace std::chrono_literals;
+using pgsession::client;
+using pgsession::create_options;
+using pgsession::field;
+using pgsession::update_options;
+using pgsession::test::conninfo;
+using pgsession::test::unique;
+
+namespace {
+
+// Whether a server time is within a few seconds of this machine's clock.
+bool near_now(pgsession::time_point when) {
+    const auto now = std::chrono::system_clock::now();
+    return when > now - 5s && when < now + 5s;
+}
+
+} // namespace
+
+TEST(session_create, generates_a_43_character_token) {
+    client sessions{conninfo()};
+    std::string token = sessions.create();
+    EXPECT_EQ(token.size(), 43u);
+    EXPECT_EQ(
+        token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        std::string::npos);
+    EXPECT_NE(sessions.create(), token);
+}
+
+TEST(session_create, stores_every_field_and_get_returns_them) {
+    client sessions{conninfo()};
+    create_options options;
+    options.nonce = "nonce-1";
+    options.state = "état ✓ 状態";
+    options.code_verifier = "verifier";
+    options.access_token = "access";
+    options.sub = unique("sub");
+    options.data = R"({"cart": [1, 2], "name": "Jane"})";
+    options.idle_timeout = 10min;
+    options.absolute_timeout = 1h;
+    std::string token = sessions.create(options);
+
+    std::optional<pgsession::session> s = sessions.get(token);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->nonce, "nonce-1");
+    EXPECT_EQ(s->state, "état ✓ 状態");
+    EXPECT_EQ(s->code_verifier, "verifier");
+    EXPECT_EQ(s->access_token, "access");
+    EXPECT_EQ(s->sub, options.sub);
+    EXPECT_EQ(s->data, R"({"cart": [1, 2], "name": "Jane"})");
+    EXPECT_TRUE(near_now(s->created_at));
+    EXPECT_EQ(s->expires_at - s->created_at, 10min);
+    EXPECT_GE(s->last_accessed_at, s->created_at);
+    ASSERT_TRUE(s->absolute_expires_at);
+    EXPECT_EQ(*s->absolute_expires_at - s->created_at, 1h);
+}
+
+TEST(session_create, leaves_absent_fields_empty) {
+    client sessions{conninfo()};
+    create_options options;
+    options.absolute_timeout = 0s; // no absolute limit
+    std::optional<pgsession::session> s = sessions.get(sessions.create(options));
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->nonce);
+    EXPECT_FALSE(s->state);
+    EXPECT_FALSE(s->access_token);
+    EXPECT_FALSE(s->code_verifier);
+    EXPECT_FALSE(s->sub);
+    EXPECT_FALSE(s->data);
+    EXPECT_FALSE(s->absolute_expires_at);
+}
+
+TEST(session_create, uses_a_given_id) {
+    client sessions{conninfo()};
+    create_options options;
+    options.id = unique("own-id-0123456789");
+    options.sub = "x";
+    EXPECT_EQ(sessions.create(options), *options.id);
+    ASSERT_TRUE(sessions.get(*options.id));
+    EXPECT_EQ(sessions.get(*options.id)->sub, "x");
+}
+
+TEST(session_get, unknown_token_is_empty) {
+    client sessions{conninfo()};
+    EXPECT_FALSE(sessions.get("unknown-token-unknown-token-unknown-token-x"));
+}
+
+TEST(session_touch, extends_expiry) {
+    client sessions{conninfo()};
+    create_options options;
+    options.idle_timeout = 1h;
+    std::string token = sessions.create(options);
+    const pgsession::time_point before = sessions.get(token)->expires_at;
+    std::this_thread::sleep_for(20ms);
+    std::optional<pgsession::time_point> after = sessions.touch(token);
+    ASSERT_TRUE(after);
+    EXPECT_GT(*after, before);
+    EXPECT_EQ(sessions.get(token)->expires_at, *after);
+}
+
+TEST(session_touch, unknown_token_is_empty) {
+    client sessions{conninfo()};
+    EXPECT_FALSE(sessions.touch("unknown-token-unknown-token-unknown-token-y"));
+}
+
+TEST(session_update, sets_given_fields_and_clears_listed_ones) {
+    client sessions{conninfo()};
+    create_options options;
+    options.nonce = "n";
+    options.state = "s";
+    options.code_verifier = "v";
+    options.data = R"({"a": 1})";
+    std::string token = sessions.create(options);
+
+    update_options change;
+    change.access_token = "at";
+    change.sub = "user-1";
+    change.clear = {field::nonce, field::state, field::code_verifier};
+    EXPECT_TRUE(sessions.update(token, change));
+
+    std::optional<pgsession::session> s = sessions.get(token);
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->nonce);
+    EXPECT_FALSE(s->state);
+    EXPECT_FALSE(s->code_verifier);
+    EXPECT_EQ(s->access_token, "at");
+    EXPECT_EQ(s->sub, "user-1");
+    EXPECT_EQ(s->data, R"({"a": 1})"); // untouched
+
+    update_options data_only;
+    data_only.data = R"({"b": true})";
+    EXPECT_TRUE(sessions.update(token, data_only));
+    EXPECT_EQ(sessions.get(token)->data, R"({"b": true})");
+    EXPECT_EQ(sessions.get(token)->access_token, "at");
+}
+
+TEST(session_update, unknown_token_returns_false) {
+    client sessions{conninfo()};
+    update_options change;
+    change.sub = "x";
+    EXPECT_FALSE(sessions.update("unknown-token-unknown-token-unknown-token-z", change));
+}
+
+TEST(session_remove, returns_whether_the_session_was_live) {
+    client sessions{conninfo()};
+    std::string token = sessions.create();
+    EXPECT_TRUE(sessions.remove(token));
+    EXPECT_FALSE(sessions.get(token));
+    EXPECT_FALSE(sessions.remove(token));
+}
+
+TEST(session_rotate, gives_a_new_token_and_retires_the_old_one) {
+    client sessions{conninfo()};
+    create_options options;
+    options.sub = "rotated";
+    std::string token = sessions.create(options);
+    std::optional<std::string> rotated = sessions.rotate(token);
+    ASSERT_TRUE(rotated);
+    EXPECT_NE(*rotated, token);
+    EXPECT_FALSE(sessions.get(token));
+    ASSERT_TRUE(sessions.get(*rotated));
+    EXPECT_EQ(sessions.get(*rotated)->sub, "rotated");
+    EXPECT_FALSE(sessions.rotate(token));
+}
+
+TEST(session_list, returns_metadata_of_a_users_live_sessions_oldest_first) {
+    client sessions{conninfo()};
+    const std::string sub = unique("list");
+    create_options options;
+    options.sub = sub;
+    options.idle_timeout = 20min;
+    sessions.create(options);
+    std::this_thread::sleep_for(5ms);
+    options.idle_timeout = 30min;
+    options.absolute_timeout = 0s;
+    std::string second = sessions.create(options);
+
+    std::vector<pgsession::session_info> listed = sessions.list(sub);
+    ASSERT_EQ(listed.size(), 2u);
+    EXPECT_LT(listed[0].created_at, listed[1].created_at);
+    EXPECT_EQ(listed[0].idle_timeout, 20min);
+    EXPECT_EQ(listed[1].idle_timeout, 30min);
+    EXPECT_FALSE(listed[1].absolute_expires_at);
+    EXPECT_EQ(listed[1].expires_at - listed[1].created_at, 30min);
+    EXPECT_TRUE(near_now(listed[1].last_accessed_at));
+
+    sessions.remove(second);
+    EXPECT_EQ(sessions.list(sub).size(), 1u);
+    EXPECT_TRUE(sessions.list(unique("nobody")).empty());
+}
+
+TEST(session_remove_by_sub, removes_every_session_of_the_user) {
+    client sessions{conninfo()};
+    const std::string sub = unique("everywhere");
+    create_options options;
+    options.sub = sub;
+    std::vector<std::string> tokens = {sessions.create(options), sessions.create(options),
+                                       sessions.create(options)};
+    std::string other = sessions.create();
+    EXPECT_EQ(sessions.remove_by_sub(sub), 3);
+    for (const std::string &token : tokens)
+        EXPECT_FALSE(sessions.get(token));
+    EXPECT_TRUE(sessions.get(other));
+    EXPECT_EQ(sessions.remove_by_sub(sub), 0);
+}
+
+TEST(session_expiry, expired_session_is_unknown_to_every_method) {
+    client sessions{conninfo()};
+    create_options options;
+    options.sub = unique("expiring");
+    options.idle_timeout = 1s;
+    std::string token = sessions.create(options);
+    ASSERT_TRUE(sessions.get(token));
+    std::this_thread::sleep_for(1200ms);
+
+    EXPECT_FALSE(sessions.get(token));
+    EXPECT_FALSE(sessions.touch(token));
+    update_options change;
+    change.state = "s";
+    EXPECT_FALSE(sessions.update(token, change));
+    EXPECT_FALSE(sessions.rotate(token));
+    EXPECT_TRUE(sessions.list(*options.sub).empty());
+    EXPECT_FALSE(sessions.remove(token));
+    // Its id may be used again once it has expired.
+    create_options reuse;
+    reuse.id = unique("reused-id-0123456789");
+    reuse.idle_timeout = 1s;
+    sessions.create(reuse);
+    std::this_thread::sleep_for(1200ms);
+    EXPECT_EQ(sessions.create(reuse), *reuse.id);
+}
+
+TEST(session_cleanup, removes_expired_sessions) {
+    client sessions{conninfo()};
+    create_options options;
+    options.idle_timeout = 1s;
+    for (int i = 0; i < 3; i++)
+        sessions.create(options);
+    std::string live = sessions.create();
+    std::this_thread::sleep_for(1200ms);
+    pgsession::cleanup_options limits;
+    limits.batch_size = 1;
+    limits.max_batches = 1;
+    EXPECT_EQ(sessions.cleanup(limits), 1);
+    EXPECT_GE(sessions.cleanup(), 2);
+    EXPECT_EQ(sessions.cleanup(), 0);
+    EXPECT_TRUE(sessions.get(live));
+}
+
+TEST(session_get_many, returns_each_tokens_session_in_order) {
+    client sessions{conninfo()};
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 5; i++) {
+        create_options options;
+        options.sub = "user-" + std::to_string(i);
+        tokens.push_back(sessions.create(options));
+    }
+    tokens.insert(tokens.begin() + 2, "unknown-token-unknown-token-unknown-token-w");
+    std::vector<std::optional<pgsession::session>> found = sessions.get_many(tokens);
+    ASSERT_EQ(found.size(), 6u);
+    EXPECT_EQ(found[0]->sub, "user-0");
+    EXPECT_EQ(found[1]->sub, "user-1");
+    EXPECT_FALSE(found[2]);
+    EXPECT_EQ(found[3]->sub, "user-2");
+    EXPECT_EQ(found[5]->sub, "user-4");
+    EXPECT_TRUE(sessions.get_many({}).empty());
+}
+
+TEST(session_get_many, handles_large_batches) {
+    client sessions{conninfo()};
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 50; i++)
+        tokens.push_back(sessions.create());
+    std::vector<std::string> batch;
+    for (int i = 0; i < 2000; i++)
+        batch.push_back(tokens[i % tokens.size()]);
+    std::vector<std::optional<pgsession::session>> found = sessions.get_many(batch);
+    ASSERT_EQ(found.size(), batch.size());
+    for (const auto &s : found)
+        EXPECT_TRUE(s);
+    EXPECT_EQ(sessions.remove_many(tokens), 50);
+    EXPECT_EQ(sessions.remove_many(tokens), 0);
+}
+
+TEST(session_get_many, one_bad_token_fails_the_batch_and_the_connection_stays_usable) {
+    client sessions{conninfo()};
+    std::string token = sessions.create();
+    EXPECT_THROW(sessions.get_many({token, "short", token}), pgsession::bad_input);
+    EXPECT_TRUE(sessions.connected());
+    EXPECT_TRUE(sessions.get(token));
+    EXPECT_EQ(sessions.get_many({token, token}).size(), 2u);
+}
+
+TEST(session_client, finds_functions_in_a_named_schema_and_refuses_a_wrong_one) {
+    pgsession::client_options options;
+    options.conninfo = conninfo();
+    options.schema = "public";
+    client named{options};
+    EXPECT_TRUE(named.get(named.create()));
+
+    options.schema = "no_such_schema";
+    EXPECT_THROW(client{options}, pgsession::error);
+}
+
+TEST(session_client, moved_client_keeps_working) {
+    client first{conninfo()};
+    std::string token = first.create();
+    client second = std::move(first);
+    EXPECT_TRUE(second.get(token));
+    client third{conninfo()};
+    third = std::move(second);
+    EXPECT_TRUE(third.remove(token));
+}

@@ -1,0 +1,120 @@
+// Test support (see support.hpp).
+#include "support.hpp"
+
+#include <libpq-fe.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace pgsession::test {
+
+std::string conninfo() {
+    const char *info = std::getenv("PGSESSION_TEST_CONNINFO");
+    if (!info || !*info)
+        throw std::runtime_error("PGSESSION_TEST_CONNINFO is not set: run test/client/run.sh, or "
+                                 "point it at a database with the pgsession extension");
+    return info;
+}
+
+std::string conninfo_with(const std::string &extra) {
+    return conninfo() + " " + extra;
+}
+
+std::string unique(const std::string &prefix) {
+    static std::atomic<int> counter{0};
+    return prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + "-" +
+           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+client_options quick_options(std::chrono::milliseconds timeout) {
+    client_options options;
+    options.conninfo = conninfo();
+    options.connect_timeout = timeout;
+    options.call_timeout = timeout;
+    return options;
+}
+
+admin::admin(const std::string &info) : conn_(PQconnectdb(info.c_str())) {
+    if (PQstatus(conn_) != CONNECTION_OK) {
+        std::string message = PQerrorMessage(conn_);
+        PQfinish(conn_);
+        throw std::runtime_error("admin connection failed: " + message);
+    }
+}
+
+admin::~admin() {
+    PQfinish(conn_);
+}
+
+std::vector<std::optional<std::string>> admin::query(const std::string &sql,
+                                                     const std::vector<std::string> &params) {
+    std::vector<const char *> values;
+    for (const std::string &param : params)
+        values.push_back(param.c_str());
+    std::unique_ptr<PGresult, void (*)(PGresult *)> res(
+        PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                     nullptr, nullptr, 0),
+        PQclear);
+    const ExecStatusType status = PQresultStatus(res.get());
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
+        throw std::runtime_error("admin query failed: " + sql + ": " + PQerrorMessage(conn_));
+    std::vector<std::optional<std::string>> column;
+    for (int row = 0; row < PQntuples(res.get()); row++) {
+        if (PQgetisnull(res.get(), row, 0))
+            column.emplace_back();
+        else
+            column.emplace_back(PQgetvalue(res.get(), row, 0));
+    }
+    return column;
+}
+
+std::string admin::scalar(const std::string &sql, const std::vector<std::string> &params) {
+    auto column = query(sql, params);
+    if (column.empty() || !column[0])
+        throw std::runtime_error("admin query returned no value: " + sql);
+    return *column[0];
+}
+
+int admin::backend_pid(const std::string &application_name) {
+    return std::stoi(
+        scalar("SELECT pid FROM pg_stat_activity WHERE application_name = $1", {application_name}));
+}
+
+silent_server::silent_server() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr *>(&address), length) != 0 ||
+        listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr *>(&address), &length) != 0)
+        throw std::runtime_error("cannot listen on 127.0.0.1");
+    port_ = ntohs(address.sin_port);
+}
+
+silent_server::~silent_server() {
+    close(fd_);
+}
+
+int closed_port() {
+    // Bind a port, then close it: nobody listens there any more.
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr *>(&address), length) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) != 0)
+        throw std::runtime_error("cannot bind on 127.0.0.1");
+    close(fd);
+    return ntohs(address.sin_port);
+}
+
+} // namespace pgsession::test

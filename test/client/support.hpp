@@ -1,0 +1,84 @@
+// Test support: the test cluster's connection string, an administrative libpq
+// connection for what the client API does not do (locks, signals, roles), and helpers.
+#pragma once
+
+#include <pgsession/client.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct pg_conn;
+
+namespace pgsession::test {
+
+/// PGSESSION_TEST_CONNINFO: a database with the extension, as a superuser.  Throws
+/// when it is not set, so that a run without a cluster fails instead of passing.
+std::string conninfo();
+
+/// The conninfo with extra "key=value" settings appended.
+std::string conninfo_with(const std::string &extra);
+
+/// A string no other test (or run) uses, for subs and ids.
+std::string unique(const std::string &prefix);
+
+/// Options of a client that gives up quickly.
+client_options quick_options(std::chrono::milliseconds timeout = std::chrono::milliseconds{800});
+
+/// A plain libpq connection for setting up and inspecting the server.
+class admin {
+  public:
+    /// Connects to `info` (the test database by default).
+    explicit admin(const std::string &info = conninfo());
+    ~admin();
+    admin(const admin &) = delete;
+    admin &operator=(const admin &) = delete;
+
+    /// Runs SQL with text parameters; the first column of every row (empty for NULL).
+    std::vector<std::optional<std::string>> query(const std::string &sql,
+                                                  const std::vector<std::string> &params = {});
+    /// Runs SQL with text parameters and returns the first column of the first row.
+    std::string scalar(const std::string &sql, const std::vector<std::string> &params = {});
+
+    /// The pid of the backend serving the connection with this application_name.
+    int backend_pid(const std::string &application_name);
+
+  private:
+    pg_conn *conn_;
+};
+
+/// A TCP listener on 127.0.0.1 that accepts nothing and answers nothing: a server
+/// that is up but not responding, as a stopped postmaster is.
+class silent_server {
+  public:
+    silent_server();
+    ~silent_server();
+    silent_server(const silent_server &) = delete;
+    silent_server &operator=(const silent_server &) = delete;
+
+    /// The port it listens on.
+    int port() const noexcept {
+        return port_;
+    }
+
+  private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
+/// A port nothing listens on.
+int closed_port();
+
+/// How long a callable takes.
+template <class F> std::chrono::milliseconds elapsed(F &&f) {
+    const auto start = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
+}
+
+} // namespace pgsession::test
