@@ -231,8 +231,8 @@ REVOKE ALL ON PROCEDURE session_cleanup_in_batches(integer) FROM PUBLIC;
 -- With shared_preload_libraries = 'pgsession' a background worker removes expired
 -- sessions every pgsession.cleanup_interval and keeps its state in shared memory;
 -- session_stats() shows that state next to the session counts.  Without the preload,
--- session_schedule_cleanup() has pg_cron run session_cleanup() instead.  None of these
--- functions is executable by PUBLIC.
+-- session_schedule_cleanup() has pg_cron run session_cleanup_in_batches() instead, one
+-- batch per transaction like the worker.  None of these functions is executable by PUBLIC.
 
 CREATE FUNCTION pgsession.cleanup_worker_state(
     OUT worker_pid           integer,
@@ -294,7 +294,7 @@ BEGIN
             DETAIL = format('pg_cron keeps its jobs in database "%s" (cron.database_name).',
                             cron_database),
             HINT = format('In database "%s", run: SELECT cron.schedule_in_database(%L, '
-                          '''*/15 * * * *'', ''SELECT <schema>.session_cleanup()'', %L);',
+                          '''*/15 * * * *'', ''CALL <schema>.session_cleanup_in_batches()'', %L);',
                           cron_database, 'pgsession-cleanup-' || current_database(),
                           current_database());
     END IF;
@@ -313,7 +313,7 @@ COMMENT ON FUNCTION pgsession.require_pg_cron() IS
 REVOKE ALL ON FUNCTION pgsession.require_pg_cron() FROM PUBLIC;
 
 -- SECURITY INVOKER: the job is the caller's, runs as the caller, and needs the caller's
--- EXECUTE on session_cleanup.  pg_cron 1.4 schedules whole minutes in cron syntax, so
+-- EXECUTE on session_cleanup_in_batches and session_cleanup.  pg_cron 1.4 schedules whole minutes in cron syntax, so
 -- the interval must divide an hour or a day evenly; anything else is refused rather
 -- than run at uneven times.
 CREATE FUNCTION session_schedule_cleanup(every interval DEFAULT '15 minutes') RETURNS bigint
@@ -361,13 +361,16 @@ BEGIN
     SELECT n.nspname INTO ext_schema
       FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
      WHERE e.extname = 'pgsession';
-    IF NOT has_function_privilege(format('%I.session_cleanup(integer, integer)', ext_schema),
-                                  'EXECUTE') THEN
+    IF NOT (has_function_privilege(format('%I.session_cleanup(integer, integer)', ext_schema),
+                                   'EXECUTE')
+            AND has_function_privilege(format('%I.session_cleanup_in_batches(integer)',
+                                              ext_schema), 'EXECUTE')) THEN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = 'permission denied to schedule the cleanup',
-            DETAIL = format('The job would run as %I, who may not execute session_cleanup().',
-                            current_user),
-            HINT = 'GRANT EXECUTE ON FUNCTION session_cleanup(integer, integer) to this role.';
+            DETAIL = format('The job would run as %I, who may not execute '
+                            'session_cleanup_in_batches() and session_cleanup().', current_user),
+            HINT = 'GRANT EXECUTE ON FUNCTION session_cleanup(integer, integer) and '
+                   'PROCEDURE session_cleanup_in_batches(integer) to this role.';
     END IF;
 
     -- Replace a job scheduled before, whatever its interval.
@@ -375,11 +378,12 @@ BEGIN
                     WHERE j.jobname = job_name AND j.username = current_user LOOP
         PERFORM cron.unschedule(old_job);
     END LOOP;
-    RETURN cron.schedule(job_name, schedule, format('SELECT %I.session_cleanup()', ext_schema));
+    RETURN cron.schedule(job_name, schedule,
+                         format('CALL %I.session_cleanup_in_batches()', ext_schema));
 END
 $$;
 COMMENT ON FUNCTION session_schedule_cleanup(interval) IS
-'Has pg_cron run session_cleanup() every interval (whole minutes that divide an hour or a day) in this database, replacing an earlier schedule; returns the pg_cron job id';
+'Has pg_cron run session_cleanup_in_batches() every interval (whole minutes that divide an hour or a day) in this database, replacing an earlier schedule; returns the pg_cron job id';
 REVOKE ALL ON FUNCTION session_schedule_cleanup(interval) FROM PUBLIC;
 
 CREATE FUNCTION session_unschedule_cleanup() RETURNS boolean

@@ -42,7 +42,7 @@ create_sessions($node, 'postgres', 'short', 30, '1 second');
 my $job = $node->safe_psql('postgres', "SELECT session_schedule_cleanup('2 hours')");
 like($job, qr/^\d+$/, 'session_schedule_cleanup returns the job id');
 is($node->safe_psql('postgres', 'SELECT schedule, command, database FROM cron.job'),
-    '0 */2 * * *|SELECT public.session_cleanup()|postgres', 'a two-hour job');
+    '0 */2 * * *|CALL public.session_cleanup_in_batches()|postgres', 'a two-hour job');
 $node->safe_psql('postgres', "SELECT session_schedule_cleanup('1 minute')");
 is($node->safe_psql('postgres', "SELECT string_agg(schedule, ',') FROM cron.job"),
     '* * * * *', 'scheduling again replaces the job');
