@@ -52,7 +52,7 @@ TEST(session_pool, reuses_returned_connections) {
     pgsession::pool sessions{conninfo(), 3};
     EXPECT_EQ(sessions.open(), 0u);
     for (int i = 0; i < 5; i++)
-        EXPECT_FALSE(sessions.acquire()->get("unknown-token-unknown-token-unknown-token-p"));
+        EXPECT_FALSE(sessions.acquire()->get(pgsession::test::unknown_token));
     EXPECT_EQ(sessions.open(), 1u);
 }
 

@@ -72,10 +72,8 @@ TEST(connection_failure, unresponsive_server_times_out_connecting) {
 }
 
 TEST(connection_failure, stopped_backend_times_out_and_the_next_call_reconnects) {
-    pgsession::client_options options = quick_options(500ms);
     const std::string name = unique("stopped");
-    options.conninfo += " application_name=" + name;
-    client sessions{options};
+    client sessions{pgsession::test::named_options(name, 500ms)};
     std::string token = sessions.create();
     admin watcher;
     {
@@ -108,10 +106,8 @@ TEST(connection_failure, call_waiting_on_a_lock_times_out) {
 }
 
 TEST(connection_failure, terminated_backend_throws_connection_error_and_the_next_call_reconnects) {
-    pgsession::client_options options = quick_options(5s);
     const std::string name = unique("terminated");
-    options.conninfo += " application_name=" + name;
-    client sessions{options};
+    client sessions{pgsession::test::named_options(name, 5s)};
     std::string token = sessions.create();
     admin killer;
     killer.query("SELECT pg_terminate_backend($1::int, 5000)",

@@ -86,7 +86,7 @@ TEST(session_create, uses_a_given_id) {
 
 TEST(session_get, unknown_token_is_empty) {
     client sessions{conninfo()};
-    EXPECT_FALSE(sessions.get("unknown-token-unknown-token-unknown-token-x"));
+    EXPECT_FALSE(sessions.get(pgsession::test::unknown_token));
 }
 
 TEST(session_touch, extends_expiry) {
@@ -104,7 +104,7 @@ TEST(session_touch, extends_expiry) {
 
 TEST(session_touch, unknown_token_is_empty) {
     client sessions{conninfo()};
-    EXPECT_FALSE(sessions.touch("unknown-token-unknown-token-unknown-token-y"));
+    EXPECT_FALSE(sessions.touch(pgsession::test::unknown_token));
 }
 
 TEST(session_update, sets_given_fields_and_clears_listed_ones) {
@@ -142,7 +142,7 @@ TEST(session_update, unknown_token_returns_false) {
     client sessions{conninfo()};
     update_options change;
     change.sub = "x";
-    EXPECT_FALSE(sessions.update("unknown-token-unknown-token-unknown-token-z", change));
+    EXPECT_FALSE(sessions.update(pgsession::test::unknown_token, change));
 }
 
 TEST(session_remove, returns_whether_the_session_was_live) {
@@ -259,7 +259,7 @@ TEST(session_get_many, returns_each_tokens_session_in_order) {
         options.sub = "user-" + std::to_string(i);
         tokens.push_back(sessions.create(options));
     }
-    tokens.insert(tokens.begin() + 2, "unknown-token-unknown-token-unknown-token-w");
+    tokens.insert(tokens.begin() + 2, pgsession::test::unknown_token);
     std::vector<std::optional<pgsession::session>> found = sessions.get_many(tokens);
     ASSERT_EQ(found.size(), 6u);
     EXPECT_EQ(found[0]->sub, "user-0");

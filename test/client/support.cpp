@@ -40,6 +40,13 @@ client_options quick_options(std::chrono::milliseconds timeout) {
     return options;
 }
 
+client_options named_options(const std::string &application_name,
+                             std::chrono::milliseconds timeout) {
+    client_options options = quick_options(timeout);
+    options.conninfo += " application_name=" + application_name;
+    return options;
+}
+
 admin::admin(const std::string &info) : conn_(PQconnectdb(info.c_str())) {
     if (PQstatus(conn_) != CONNECTION_OK) {
         std::string message = PQerrorMessage(conn_);

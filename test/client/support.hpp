@@ -23,11 +23,19 @@ std::string conninfo();
 /// The conninfo with extra "key=value" settings appended.
 std::string conninfo_with(const std::string &extra);
 
+/// A well-formed token that names no session.
+inline const std::string unknown_token = "unknown-token-unknown-token-unknown-token-0";
+
 /// A string no other test (or run) uses, for subs and ids.
 std::string unique(const std::string &prefix);
 
 /// Options of a client that gives up quickly.
 client_options quick_options(std::chrono::milliseconds timeout = std::chrono::milliseconds{800});
+
+/// quick_options() for a connection named `application_name`, so that admin can find
+/// its backend with backend_pid().
+client_options named_options(const std::string &application_name,
+                             std::chrono::milliseconds timeout);
 
 /// A plain libpq connection for setting up and inspecting the server.
 class admin {
