@@ -327,17 +327,27 @@ bool StillRunning(int slot) {
     return running;
 }
 
-// Starts the worker for one database and waits until it has exited.
-void RunWorker(const Target &target) {
-    BackgroundWorker worker;
+// Describes one of our background workers.  Both kinds connect (the launcher to no
+// database: that lets it read pg_database and receive ProcSignalBarriers), and both
+// start only once recovery has finished, which keeps them off hot standbys until a
+// promotion.
+void DescribeWorker(BackgroundWorker &worker, const char *function, const char *type,
+                    int restart_seconds) {
     memset(&worker, 0, sizeof(worker));
     worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
     worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    worker.bgw_restart_time = BGW_NEVER_RESTART;
+    worker.bgw_restart_time = restart_seconds;
     strlcpy(worker.bgw_library_name, "pgsession", BGW_MAXLEN);
-    strlcpy(worker.bgw_function_name, "pgsession_cleanup_worker_main", BGW_MAXLEN);
+    strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
+    strlcpy(worker.bgw_name, type, BGW_MAXLEN);
+    strlcpy(worker.bgw_type, type, BGW_MAXLEN);
+}
+
+// Starts the worker for one database and waits until it has exited.
+void RunWorker(const Target &target) {
+    BackgroundWorker worker;
+    DescribeWorker(worker, "pgsession_cleanup_worker_main", kWorkerType, BGW_NEVER_RESTART);
     snprintf(worker.bgw_name, BGW_MAXLEN, "%s for database %s", kWorkerType, target.name);
-    strlcpy(worker.bgw_type, kWorkerType, BGW_MAXLEN);
     worker.bgw_main_arg = Int32GetDatum(target.slot);
     memcpy(worker.bgw_extra, &target.oid, sizeof(Oid));
     worker.bgw_notify_pid = MyProcPid;
@@ -544,16 +554,7 @@ void RegisterCleanupWorker() {
     shmem_startup_hook = StartupSharedMemory;
 
     BackgroundWorker launcher;
-    memset(&launcher, 0, sizeof(launcher));
-    // A database connection (to none) lets it read pg_database and receive
-    // ProcSignalBarriers; RecoveryFinished keeps it off hot standbys until promotion.
-    launcher.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-    launcher.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    launcher.bgw_restart_time = kLauncherRestartSeconds;
-    strlcpy(launcher.bgw_library_name, "pgsession", BGW_MAXLEN);
-    strlcpy(launcher.bgw_function_name, "pgsession_launcher_main", BGW_MAXLEN);
-    strlcpy(launcher.bgw_name, kLauncherType, BGW_MAXLEN);
-    strlcpy(launcher.bgw_type, kLauncherType, BGW_MAXLEN);
+    DescribeWorker(launcher, "pgsession_launcher_main", kLauncherType, kLauncherRestartSeconds);
     RegisterBackgroundWorker(&launcher);
 }
 
