@@ -126,8 +126,8 @@ bool client::connected() const noexcept {
 
 detail::connection &client::connection() {
     if (!connection_)
-        connection_ = std::make_unique<detail::connection>(options_.conninfo, options_.schema,
-                                                           options_.connect_timeout);
+        connection_ = std::make_unique<detail::connection>(
+            options_.conninfo, options_.schema, options_.connect_timeout, options_.call_timeout);
     return *connection_;
 }
 

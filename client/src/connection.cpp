@@ -69,7 +69,8 @@ std::vector<const char *> params::pointers() const {
 }
 
 connection::connection(const std::string &conninfo, const std::string &schema,
-                       std::chrono::milliseconds connect_timeout) {
+                       std::chrono::milliseconds connect_timeout,
+                       std::chrono::milliseconds call_timeout) {
     const auto deadline = steady_clock::now() + connect_timeout;
     // The string is expanded in place of dbname; the keywords after it override what
     // it says, so the client always talks UTF-8.
@@ -96,7 +97,7 @@ connection::connection(const std::string &conninfo, const std::string &schema,
     }
     if (PQsetnonblocking(conn_.get(), 1) != 0)
         lost("switching to non-blocking mode");
-    prepare_all(schema.empty() ? find_schema(deadline) : schema, deadline);
+    prepare_all(schema.empty() ? find_schema(deadline) : schema, call_timeout, deadline);
 }
 
 bool connection::usable() const noexcept {
@@ -121,7 +122,8 @@ std::string connection::find_schema(steady_clock::time_point deadline) {
     return PQgetvalue(res.get(), 0, 0);
 }
 
-void connection::prepare_all(const std::string &schema, steady_clock::time_point deadline) {
+void connection::prepare_all(const std::string &schema, std::chrono::milliseconds call_timeout,
+                             steady_clock::time_point deadline) {
     std::unique_ptr<char, libpq_string_deleter> quoted(
         PQescapeIdentifier(conn_.get(), schema.data(), schema.size()));
     if (!quoted)
@@ -129,10 +131,18 @@ void connection::prepare_all(const std::string &schema, steady_clock::time_point
     std::vector<std::string> sql;
     for (std::size_t i = 0; i < statement_count; i++)
         sql.push_back(statement_sql(static_cast<statement>(i), quoted.get()));
-    // All statements in one round trip.
+    // The server gives up on a statement when the client does, so that a call the
+    // client abandoned (say, one waiting for a lock) does not take effect later.
+    const std::string timeout_ms = std::to_string(call_timeout.count());
+    const char *const timeout_value[] = {timeout_ms.c_str()};
+    // All statements and the setting in one round trip.
     pipeline(
-        statement_count,
+        statement_count + 1,
         [&](std::size_t i) {
+            if (i == statement_count)
+                return PQsendQueryParams(
+                    conn_.get(), "SELECT pg_catalog.set_config('statement_timeout', $1, false)", 1,
+                    nullptr, timeout_value, nullptr, nullptr, 0);
             return PQsendPrepare(conn_.get(), statement_name(static_cast<statement>(i)),
                                  sql[i].c_str(), 0, nullptr);
         },

@@ -90,11 +90,11 @@ class params {
 /// A connection with the statements prepared.
 class connection {
   public:
-    /// Connects within `connect_timeout`, finds the extension's schema (unless given)
-    /// and prepares the statements.  Throws connection_error, or error when the
-    /// database has no pgsession extension.
+    /// Connects within `connect_timeout`, finds the extension's schema (unless given),
+    /// prepares the statements and sets statement_timeout to `call_timeout`.  Throws
+    /// connection_error, or error when the database has no pgsession extension.
     connection(const std::string &conninfo, const std::string &schema,
-               std::chrono::milliseconds connect_timeout);
+               std::chrono::milliseconds connect_timeout, std::chrono::milliseconds call_timeout);
 
     /// Runs a prepared statement; the result has status PGRES_TUPLES_OK.
     result run(statement which, const params &values, steady_clock::time_point deadline);
@@ -109,7 +109,8 @@ class connection {
     bool usable() const noexcept;
 
   private:
-    void prepare_all(const std::string &schema, steady_clock::time_point deadline);
+    void prepare_all(const std::string &schema, std::chrono::milliseconds call_timeout,
+                     steady_clock::time_point deadline);
     std::string find_schema(steady_clock::time_point deadline);
     std::vector<result> pipeline(std::size_t count, const std::function<int(std::size_t)> &send,
                                  steady_clock::time_point deadline);

@@ -34,6 +34,9 @@ void raise(std::string sqlstate, std::string message, std::string detail, std::s
         throw connection_error(std::move(sqlstate), std::move(message), std::move(detail),
                                std::move(hint));
     }
+    if (sqlstate == "57014") // statement_timeout (set to the call timeout) or a cancel
+        throw timeout_error(std::move(sqlstate), std::move(message), std::move(detail),
+                            std::move(hint));
     if (sqlstate == "23505")
         throw duplicate(std::move(sqlstate), std::move(message), std::move(detail),
                         std::move(hint));

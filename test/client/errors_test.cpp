@@ -50,6 +50,10 @@ TEST(session_errors, over_long_values_throw_bad_input) {
     token.access_token = std::string(16385, 'a');
     expect_error<pgsession::bad_input>([&] { sessions.create(token); }, "22001");
     expect_error<pgsession::bad_input>([&] { sessions.get(std::string(256, 't')); }, "22001");
+    create_options data;
+    data.data = R"({"blob": ")" + std::string(1024 * 1024, 'x') + R"("})";
+    message = expect_error<pgsession::bad_input>([&] { sessions.create(data); }, "22001");
+    EXPECT_NE(message.find("data is too large"), std::string::npos) << message;
 
     // At the limit is fine, counted in characters, not bytes.
     create_options at_limit;

@@ -105,6 +105,19 @@ TEST(connection_failure, call_waiting_on_a_lock_times_out) {
     EXPECT_TRUE(sessions.get(token));
 }
 
+TEST(connection_failure, abandoned_call_does_not_take_effect_later) {
+    client sessions{quick_options(400ms)};
+    pgsession::create_options options;
+    options.id = unique("abandoned-id-0123456789");
+    admin locker;
+    locker.query("BEGIN");
+    locker.query("LOCK TABLE pgsession.sessions IN ACCESS EXCLUSIVE MODE");
+    EXPECT_THROW(sessions.create(options), pgsession::timeout_error);
+    std::this_thread::sleep_for(400ms); // past the server's statement_timeout
+    locker.query("ROLLBACK");
+    EXPECT_FALSE(sessions.get(*options.id));
+}
+
 TEST(connection_failure, terminated_backend_throws_connection_error_and_the_next_call_reconnects) {
     const std::string name = unique("terminated");
     client sessions{pgsession::test::named_options(name, 5s)};

@@ -41,7 +41,8 @@ struct session {
     std::optional<std::string> code_verifier{};
     /// Subject (user id) the session belongs to, once logged in.
     std::optional<std::string> sub{};
-    /// Anything else the application keeps, as the text of a JSON object.
+    /// Anything else the application keeps, as the text of a JSON object (as the server
+    /// prints jsonb: keys sorted, whitespace normalized).
     std::optional<std::string> data{};
     /// When the session was created.
     time_point created_at{};
@@ -127,7 +128,8 @@ struct client_options {
     std::string conninfo{};
     /// Longest time to establish a connection (over all hosts of the string).
     std::chrono::milliseconds connect_timeout{std::chrono::seconds{10}};
-    /// Longest time one call may wait for the server, after the connection is made.
+    /// Longest time one call may wait for the server, after the connection is made; also
+    /// the connection's statement_timeout, so the server abandons the call too.
     std::chrono::milliseconds call_timeout{std::chrono::seconds{30}};
     /// Schema holding the session_* functions; empty finds where the extension is.
     std::string schema{};

@@ -72,8 +72,10 @@ class connection_error : public error {
     using error::error;
 };
 
-/// A call did not finish within its timeout (SQLSTATE 57014).  The client closes the
-/// connection, since it cannot tell where the call stands; the next call connects again.
+/// A call did not finish within its timeout (SQLSTATE 57014).  When the client gave up
+/// waiting, it closed the connection, since it cannot tell where the call stands, and
+/// the next call connects again; when the server cancelled the statement (each
+/// connection's statement_timeout is the call timeout), the connection stays.
 class timeout_error : public connection_error {
   public:
     using connection_error::connection_error;
