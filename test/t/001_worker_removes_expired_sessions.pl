@@ -1,6 +1,6 @@
 # The cleanup worker on one server: it removes expired sessions within an interval and
 # leaves live ones, reports in session_stats(), skips databases it cannot serve with one
-# log line, applies a reloaded interval, never loses a session touched right at its
+# log line, applies a reloaded interval, keeps its memory flat, never loses a session touched right at its
 # expiry, and lets DROP DATABASE of a database it serves go through at once.
 use strict;
 use warnings;
@@ -54,6 +54,19 @@ my $stats = $node->safe_psql('postgres',
       . "next_run_at > now() - interval '2 s' AND next_run_at < now() + interval '2 s' "
       . "FROM session_stats()");
 is($stats, "50|0|t|ok|t|t|t", 'session_stats() reports counts and the last and next run');
+
+# The launcher's memory, as pg_log_backend_memory_contexts() reports it: the "Grand
+# total" line it writes to the log.
+sub launcher_memory {
+    my $offset = -s $node->logfile;
+    $node->safe_psql('postgres',
+        "SELECT pg_log_backend_memory_contexts(pid) FROM pg_stat_activity "
+          . "WHERE backend_type = '$launcher'");
+    $node->wait_for_log(qr/Grand total: \d+ bytes/, $offset);
+    my ($bytes) = slurp_file($node->logfile, $offset) =~ /Grand total: (\d+) bytes/;
+    return $bytes;
+}
+my $memory_before = launcher_memory();
 
 # --- databases it cannot serve: one log line each, however many runs
 sleep 3;
@@ -121,6 +134,12 @@ note "touches: $touched extended a session ($close of them less than 20 ms befor
 cmp_ok($touched, '>', 200, 'many touches extended their session');
 cmp_ok($close, '>', 0, 'some touches came within 20 ms of the expiry');
 is($lost, '0', 'no touched session was removed before its extended expiry');
+
+# --- memory: the per-run context keeps the launcher flat over the runs so far
+my $memory_after = launcher_memory();
+note "launcher memory: $memory_before bytes, then $memory_after bytes";
+cmp_ok($memory_after - $memory_before, '<', 8192,
+    'the launcher\'s memory stayed flat over some twenty runs');
 
 # --- DROP DATABASE of a served database goes through at once, and no FATAL loop follows
 my $t0 = time;
