@@ -1,7 +1,8 @@
 # The cleanup worker on one server: it removes expired sessions within an interval and
 # leaves live ones, reports in session_stats(), skips databases it cannot serve with one
-# log line, applies a reloaded interval, keeps its memory flat, never loses a session touched right at its
-# expiry, and lets DROP DATABASE of a database it serves go through at once.
+# log line, applies a reloaded interval, never loses a session touched right at its
+# expiry, keeps its memory flat, and lets DROP DATABASE of a database it serves go
+# through at once.
 use strict;
 use warnings;
 use FindBin;
