@@ -195,13 +195,14 @@ RETURNS bigint
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_cleanup';
 COMMENT ON FUNCTION session_cleanup(integer, integer) IS
-'Removes expired sessions now, in batches of batch_size (default pgsession.cleanup_batch_size), at most max_batches (default: until none is left); returns how many';
+'Removes expired sessions now, in batches of batch_size (default pgsession.cleanup_batch_size), at most max_batches batches that remove something (default: until none is left); returns how many';
 
 -- A procedure, not a function, so that it can commit after each batch: locks are
 -- held for one batch at a time, however many expired sessions there are.  Neither
 -- SECURITY DEFINER nor with a SET clause (a procedure with either cannot commit): it runs
 -- as the caller, who needs EXECUTE on session_cleanup too, and names that schema-qualified.
--- It stops at the first batch that removes nothing.
+-- It stops at the first call that removes nothing (session_cleanup does not count
+-- batches that only reschedule live sessions towards max_batches).
 CREATE PROCEDURE session_cleanup_in_batches(batch_size integer DEFAULT NULL)
     LANGUAGE plpgsql
 AS $$

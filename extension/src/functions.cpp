@@ -258,11 +258,17 @@ PGSESSION_FUNCTION(pgsession_cleanup) {
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "max_batches must be at least 1")
             .Hint("Pass NULL to run batches until no expired session is left.");
 
+    // max_batches counts the batches that removed something.  A batch may consist only
+    // of live sessions whose cleanup_after it moves forward; stopping after one of those
+    // would leave the expired sessions behind them for the next run, and a caller looping
+    // "until it removes nothing" (session_cleanup_in_batches does) would stop early.
     TimestampTz now = Now();
     int64 removed = 0;
-    for (int batches = 1;; batches++) {
+    for (int batches = 0;;) {
         CleanupBatchResult batch = CleanupBatch(now, batch_size);
         removed += batch.removed;
+        if (batch.removed > 0)
+            batches++;
         if (batch.examined < batch_size || (max_batches > 0 && batches >= max_batches))
             break;
         CHECK_FOR_INTERRUPTS();

@@ -1,18 +1,20 @@
 -- Expiry (idle and absolute), throttled access recording, HOT updates, cleanup.
 BEGIN;
-SELECT plan(32);
+SELECT plan(33);
 
 -- Sessions for the expiry checks; one sleep lets the short ones expire.
 SELECT session_create(id => 'idle-expires-00001', idle_timeout => '1 second', sub => 'carol') AS idle \gset
 SELECT session_create(id => 'absolute-expires-01', idle_timeout => '1 hour', absolute_timeout => '1 second') AS absolute \gset
 SELECT session_create(id => 'stays-alive-000001', idle_timeout => '1 hour', sub => 'carol') AS alive \gset
 SELECT session_create(id => 'touched-in-time-01', idle_timeout => '1 second') AS touched \gset
+SELECT session_create(id => 'touched-in-time-02', idle_timeout => '1 second') AS touched2 \gset
 \o /dev/null
 SELECT session_create(idle_timeout => '1 second') FROM generate_series(1, 5);
 \o
 SELECT pg_sleep(0.6);
 SELECT session_touch(:'absolute') AS absolute_touch \gset
 SELECT ok(session_touch(:'touched') > statement_timestamp(), 'a touch before the idle timeout extends the session');
+SELECT session_touch(:'touched2') AS touched2_expiry \gset
 SELECT pg_sleep(0.6);
 
 -- idle expiry
@@ -46,9 +48,13 @@ CREATE TEMP TABLE due AS
     SELECT count(*) FILTER (WHERE expires_at <= statement_timestamp()) AS expired,
            count(*) FILTER (WHERE expires_at > statement_timestamp()) AS live
     FROM pgsession.sessions;
--- Oldest cleanup_after first: the touched (still live) session and one expired one.
-SELECT is(session_cleanup(batch_size => 2, max_batches => 1), 1::bigint, 'session_cleanup stops after max_batches batches');
-SELECT is(session_cleanup(batch_size => 2), (SELECT expired - 1 FROM due),
+-- Oldest cleanup_after first: the first batch of two holds only the two touched (still
+-- live) sessions, which does not count towards max_batches; the next removes two.
+SELECT is(session_cleanup(batch_size => 2, max_batches => 1), 2::bigint,
+          'session_cleanup stops after max_batches batches that removed something');
+SELECT is((SELECT count(*) FROM pgsession.sessions WHERE id_hash IN (sha256('touched-in-time-01'), sha256('touched-in-time-02'))
+             AND cleanup_after = expires_at), 2::bigint, 'the batch of live sessions was rescheduled on the way');
+SELECT is(session_cleanup(batch_size => 2), (SELECT expired - 2 FROM due),
           'session_cleanup removes the remaining expired sessions in further batches');
 SELECT is((SELECT count(*) FROM pgsession.sessions WHERE expires_at <= statement_timestamp()), 0::bigint,
           'no expired session is left');
