@@ -44,3 +44,11 @@ format:
 
 check-format:
 	clang-format --dry-run -Werror $(CXX_SOURCES)
+
+# Benchmarks (bench/README.md): every figure a ratio against its baseline, measured in
+# the same run on a cluster of their own.  bench-quick: a small load, a few minutes.
+.PHONY: bench bench-quick
+bench:
+	bash bench/run.sh full
+bench-quick:
+	bash bench/run.sh quick

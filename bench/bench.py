@@ -1,0 +1,714 @@
+#!/usr/bin/env python3
+"""The pgsession benchmarks (issue 5): each figure a ratio against its baseline.
+
+Run by bench/run.sh, which builds and installs the extension, starts a tuned cluster on
+loopback and passes its port here.  Every comparison runs A and B alternately over several
+rounds (A B, B A, A B, ...) and reports the median of the per-round ratios with their
+spread (lowest and highest), because the machines are shared and absolute numbers drift.
+
+Writes bench/results/latest.json (a list of figures: name, value, baseline, ratio,
+spread, target, met, plus unit and notes), prints a table and draws
+bench/results/cleanup_latency.png.  Python 3 standard library only; the load comes from
+pgbench -M prepared, redis-benchmark and the C++ client benchmark (bench/client).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+PGBENCH_DIR = os.path.join(BENCH_DIR, "pgbench")
+SQL_DIR = os.path.join(BENCH_DIR, "sql")
+
+# The two sizes.  live: live sessions; expired: the expired sessions figure 5 removes
+# (among live + expired); active: the sessions that make requests in figure 2 and during
+# the cleanup (1% of the live ones: a session's requests come in bursts, a few a second
+# while its user is active); seconds: length of one measured run; rounds: A/B pairs.
+MODES = {
+    "full": dict(live=1_000_000, expired=500_000, active=10_000, rounds=5, seconds=10,
+                 warmup=2, clients=[2, 8], chunk=50_000, cleanup_rounds=3, rest=5,
+                 reader_rate=1000, redis_requests=200_000, client_seconds=5),
+    "quick": dict(live=50_000, expired=25_000, active=2_000, rounds=3, seconds=3,
+                  warmup=1, clients=[2, 8], chunk=25_000, cleanup_rounds=2, rest=3,
+                  reader_rate=500, redis_requests=50_000, client_seconds=2),
+}
+
+# The slowest any single step may take before the run is abandoned (seconds).
+STEP_TIMEOUT = 900
+
+
+def log(message):
+    print(message, flush=True)
+
+
+class Figure:
+    """One line of the table and of latest.json."""
+
+    def __init__(self, name, value=None, baseline=None, ratio=None, spread=None, target=None,
+                 better="higher", unit="", notes="", rounds=None):
+        self.name, self.value, self.baseline, self.ratio = name, value, baseline, ratio
+        self.spread, self.target, self.better, self.unit = spread, target, better, unit
+        self.notes, self.rounds = notes, rounds
+
+    @property
+    def met(self):
+        if self.target is None or self.ratio is None:
+            return None
+        return self.ratio >= self.target if self.better == "higher" else self.ratio <= self.target
+
+    def as_json(self):
+        return dict(name=self.name, value=self.value, baseline=self.baseline, ratio=self.ratio,
+                    spread=self.spread, target=self.target, met=self.met, better=self.better,
+                    unit=self.unit, rounds=self.rounds, notes=self.notes)
+
+
+def median_ratio(values, baselines):
+    """Median and [min, max] of the per-round ratios value/baseline."""
+    ratios = [v / b for v, b in zip(values, baselines) if b]
+    if not ratios:
+        return None, None
+    return statistics.median(ratios), [min(ratios), max(ratios)]
+
+
+def p99(latencies):
+    if not latencies:
+        return None
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+class Bench:
+    def __init__(self, args):
+        self.port = args.port
+        self.mode = args.mode
+        self.cfg = MODES[args.mode]
+        self.results = args.results
+        self.client_bench = args.client_bench
+        self.client_reason = args.client_reason
+        self.figures = []
+        self.tps = {}  # medians other figures quote (figure 7)
+        self.started = time.time()
+        self.worker_samples = []
+        self.stop_sampling = threading.Event()
+        self.env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(self.port),
+                        PGUSER="postgres", PGDATABASE="bench")
+
+    # ---------------------------------------------------------------- plumbing
+
+    def psql(self, sql, db="bench", options=None):
+        """Runs SQL through psql and returns its unaligned, tuples-only output."""
+        env = dict(self.env, PGDATABASE=db)
+        if options:
+            env["PGOPTIONS"] = options
+        out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                             env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT)
+        if out.returncode != 0:
+            raise RuntimeError(f"psql failed: {sql[:200]}\n{out.stderr}")
+        return out.stdout.strip()
+
+    def psql_file(self, path, variables):
+        args = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", path]
+        for key, value in variables.items():
+            args += ["-v", f"{key}={value}"]
+        out = subprocess.run(args, env=self.env, capture_output=True, text=True,
+                             timeout=STEP_TIMEOUT)
+        if out.returncode != 0:
+            raise RuntimeError(f"psql -f {path} failed:\n{out.stderr}")
+
+    def counters(self):
+        """WAL position and rows written so far (every table of the database)."""
+        row = self.psql("SELECT pg_current_wal_lsn() - '0/0', "
+                        "sum(n_tup_ins + n_tup_upd + n_tup_del), sum(n_tup_hot_upd) "
+                        "FROM pg_stat_user_tables")
+        wal, rows, _ = row.split("|")
+        return int(float(wal)), int(rows or 0)
+
+    def table_counters(self, table):
+        row = self.psql("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                        f"WHERE relid = '{table}'::regclass")
+        upd, hot = row.split("|")
+        return int(upd), int(hot)
+
+    def pgbench(self, script, clients, seconds, defines=None, options=None, rate=None,
+                log_prefix=None, wait=True):
+        """Runs one pgbench (-M prepared) and returns transactions per second and count."""
+        args = ["pgbench", "-n", "-M", "prepared", "-c", str(clients),
+                "-j", str(min(clients, 2)), "-T", str(seconds),
+                "-f", os.path.join(PGBENCH_DIR, script)]
+        for key, value in (defines or {}).items():
+            args += ["-D", f"{key}={value}"]
+        if rate:
+            args += ["-R", str(rate)]
+        if log_prefix:
+            args += ["-l", f"--log-prefix={log_prefix}"]
+        env = dict(self.env, PGOPTIONS=options or "")
+        if not wait:
+            return subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, cwd=self.results)
+        out = subprocess.run(args, env=env, capture_output=True, text=True, cwd=self.results,
+                             timeout=seconds + STEP_TIMEOUT)
+        if out.returncode != 0:
+            raise RuntimeError(f"pgbench {script} failed:\n{out.stderr}\n{out.stdout}")
+        tps = float(re.search(r"tps = ([0-9.]+) \(without initial", out.stdout).group(1))
+        count = int(re.search(r"actually processed: (\d+)", out.stdout).group(1))
+        return tps, count
+
+    def alternate(self, rounds, run_a, run_b):
+        """Runs A and B alternately (A B, B A, ...) and returns their lists of results."""
+        a_results, b_results = [], []
+        for r in range(rounds):
+            order = [(run_a, a_results), (run_b, b_results)]
+            if r % 2:
+                order.reverse()
+            for run, results in order:
+                results.append(run())
+            log(f"    round {r + 1}/{rounds}: A {a_results[-1]:,.0f}  B {b_results[-1]:,.0f}")
+        return a_results, b_results
+
+    def add(self, figure):
+        self.figures.append(figure)
+        return figure
+
+    def compare(self, name, script_a, script_b, clients, target, defines, options_a="",
+                options_b="", notes=""):
+        """A figure from two pgbench scripts: transactions per second, A over B."""
+        cfg = self.cfg
+        log(f"  {name}")
+        for script, options in ((script_a, options_a), (script_b, options_b)):
+            self.pgbench(script, clients, cfg["warmup"], defines, options)
+        a, b = self.alternate(
+            cfg["rounds"],
+            lambda: self.pgbench(script_a, clients, cfg["seconds"], defines, options_a)[0],
+            lambda: self.pgbench(script_b, clients, cfg["seconds"], defines, options_b)[0])
+        ratio, spread = median_ratio(a, b)
+        return self.add(Figure(name, statistics.median(a), statistics.median(b), ratio, spread,
+                               target, unit="tps", notes=notes, rounds=cfg["rounds"]))
+
+    # ---------------------------------------------------------------- data
+
+    def load(self, kind, count):
+        """Loads `count` sessions of a kind into every design, with a progress bar."""
+        chunk = self.cfg["chunk"]
+        begin = time.time()
+        done = 0
+        tty = sys.stdout.isatty()
+        last_shown = -1
+        while done < count:
+            lo, hi = done + 1, min(done + chunk, count)
+            self.psql_file(os.path.join(SQL_DIR, "load.sql"), dict(kind=kind, lo=lo, hi=hi))
+            done = hi
+            share = done / count
+            bar = "#" * int(share * 30)
+            line = (f"  loading {count:,} {kind} sessions  [{bar:<30}] {share:4.0%}  "
+                    f"{done:,}/{count:,}  {time.time() - begin:5.1f} s")
+            if tty:
+                print("\r" + line, end="" if done < count else "\n", flush=True)
+            elif int(share * 10) != last_shown:
+                last_shown = int(share * 10)
+                log(line)
+
+    def vacuum(self, *tables):
+        for table in tables:
+            self.psql(f"VACUUM (ANALYZE) {table}")
+
+    def setup(self):
+        log("== setting up")
+        self.psql("CREATE DATABASE bench_worker")
+        self.psql("CREATE EXTENSION pgsession; SELECT session_create(idle_timeout => '1s')",
+                  db="bench_worker")
+        with open(os.path.join(SQL_DIR, "schema.sql")) as f:
+            self.psql(f.read())
+        self.load("live", self.cfg["live"])
+        self.vacuum("pgsession.sessions", "sessions", "session")
+        self.psql("CHECKPOINT")
+        sizes = self.psql("SELECT string_agg(format('%s %s', r, "
+                          "pg_size_pretty(pg_total_relation_size(r))), ', ') FROM unnest("
+                          "ARRAY['pgsession.sessions', 'sessions', 'session']::regclass[]) r")
+        log(f"  sizes: {sizes}")
+
+    def spread_accesses(self):
+        """Gives the active sessions a last recorded access spread over the last minute,
+        as in steady state, so that session_get records each one once a minute."""
+        self.psql("UPDATE pgsession.sessions SET last_accessed_at = "
+                  "greatest(created_at, now() - random() * interval '1 minute') "
+                  "WHERE id_hash IN (SELECT sha256(convert_to('benchtoken' || "
+                  f"lpad(i::text, 33, '0'), 'UTF8')) FROM generate_series(1, "
+                  f"{self.cfg['active']}) i)")
+
+    # ---------------------------------------------------------------- figures 1-4
+
+    def figure1(self):
+        log("== figure 1: session_get (no write due) vs a prepared SELECT on the original table")
+        for clients in self.cfg["clients"]:
+            f = self.compare(f"1. session_get / SELECT by key, {clients} clients",
+                             "pgsession_get.sql", "original_get.sql", clients, 0.95,
+                             dict(range=self.cfg["live"]),
+                             options_a="-c pgsession.touch_interval=24h",
+                             notes="random among all live sessions; touch_interval 24h so no "
+                                   "write is due")
+            self.tps[f"get{clients}"] = f.value
+
+    def request_run(self, script, clients, options, counts):
+        """One figure-2 run after a checkpoint; adds its WAL bytes and rows to counts."""
+        self.psql("CHECKPOINT")
+        wal0, rows0 = self.counters()
+        tps, n = self.pgbench(script, clients, self.cfg["seconds"],
+                              dict(range=self.cfg["active"], now=int(time.time())), options)
+        time.sleep(0.5)  # backends flush their statistics as they exit
+        wal1, rows1 = self.counters()
+        counts["requests"] += n
+        counts["wal"] += wal1 - wal0
+        counts["rows"] += rows1 - rows0
+        return tps
+
+    def figure2(self):
+        log("== figure 2: a request with the session touched every time, synchronous_commit on")
+        self.spread_accesses()
+        sync = "-c synchronous_commit=on"
+        for clients in self.cfg["clients"]:
+            counts = {s: dict(requests=0, wal=0, rows=0) for s in ("pg", "orig", "cps")}
+            runs = {s: [] for s in counts}
+            scripts = dict(pg="pgsession_get.sql", orig="original_request.sql",
+                           cps="cps_request.sql")
+            for s in counts:  # warm-up
+                self.pgbench(scripts[s], clients, self.cfg["warmup"],
+                             dict(range=self.cfg["active"], now=int(time.time())), sync)
+            for r in range(self.cfg["rounds"]):
+                order = ["pg", "orig", "cps"] if r % 2 == 0 else ["cps", "orig", "pg"]
+                for s in order:
+                    runs[s].append(self.request_run(scripts[s], clients, sync, counts[s]))
+                log(f"    round {r + 1}: session_get {runs['pg'][-1]:,.0f}  original "
+                    f"{runs['orig'][-1]:,.0f}  connect-pg-simple {runs['cps'][-1]:,.0f} tps")
+            for s, label in (("orig", "original"), ("cps", "connect-pg-simple")):
+                ratio, spread = median_ratio(runs["pg"], runs[s])
+                self.add(Figure(f"2. request: session_get / {label}, {clients} clients",
+                                statistics.median(runs["pg"]), statistics.median(runs[s]),
+                                ratio, spread, 5.0, unit="tps", rounds=self.cfg["rounds"],
+                                notes=f"{self.cfg['active']:,} active sessions; "
+                                      "touch_interval 1min"))
+            per_k = {s: {k: 1000 * c[k] / max(c["requests"], 1) for k in ("rows", "wal")}
+                     for s, c in counts.items()}
+            for what, unit in (("rows", "rows"), ("wal", "bytes")):
+                for s, label in (("orig", "original"), ("cps", "connect-pg-simple")):
+                    a, b = per_k["pg"][what], per_k[s][what]
+                    self.add(Figure(f"2. {'rows written' if what == 'rows' else 'WAL bytes'} "
+                                    f"per 1,000 requests / {label}, {clients} clients",
+                                    round(a, 1), round(b, 1), a / b if b else None, None, None,
+                                    better="lower", unit=unit, notes="context"))
+
+    def figure3(self):
+        log("== figure 3: session_touch vs the same UPDATE in plain SQL")
+        clients = max(self.cfg["clients"])
+        defines = dict(range=self.cfg["live"])
+        options = "-c synchronous_commit=off"
+        hot = dict(upd=0, hot=0)
+
+        def touch():
+            u0, h0 = self.table_counters("pgsession.sessions")
+            tps = self.pgbench("pgsession_touch.sql", clients, self.cfg["seconds"], defines,
+                               options)[0]
+            time.sleep(0.5)
+            u1, h1 = self.table_counters("pgsession.sessions")
+            hot["upd"] += u1 - u0
+            hot["hot"] += h1 - h0
+            return tps
+
+        log(f"  3. session_touch / UPDATE, {clients} clients")
+        for script in ("pgsession_touch.sql", "raw_touch.sql"):
+            self.pgbench(script, clients, self.cfg["warmup"], defines, options)
+        a, b = self.alternate(self.cfg["rounds"], touch, lambda: self.pgbench(
+            "raw_touch.sql", clients, self.cfg["seconds"], defines, options)[0])
+        ratio, spread = median_ratio(a, b)
+        self.add(Figure(f"3. session_touch / UPDATE, {clients} clients", statistics.median(a),
+                        statistics.median(b), ratio, spread, 0.9, unit="tps",
+                        rounds=self.cfg["rounds"], notes="synchronous_commit off"))
+        share = hot["hot"] / hot["upd"] if hot["upd"] else None
+        self.add(Figure("3. HOT share of session_touch updates", share, None, share, None, 0.9,
+                        unit="share", notes=f"{hot['hot']:,} of {hot['upd']:,} updates"))
+        self.vacuum("pgsession.sessions")
+
+    def figure4(self):
+        log("== figure 4: session_create vs INSERT into the original table")
+        clients = max(self.cfg["clients"])
+        f = self.compare(f"4. session_create / INSERT, {clients} clients",
+                         "pgsession_create.sql", "original_insert.sql", clients, 0.95, {},
+                         "-c synchronous_commit=off", "-c synchronous_commit=off",
+                         notes="synchronous_commit off")
+        self.tps["create"] = f.value
+        # Leave the tables as loaded for what follows.
+        self.psql("DELETE FROM pgsession.sessions WHERE nonce IS NOT NULL")
+        self.psql("DELETE FROM sessions WHERE id LIKE 'benchnew%'")
+        self.vacuum("pgsession.sessions", "sessions")
+
+    # ---------------------------------------------------------------- figure 5
+
+    def reader_log(self, prefix):
+        """(start, latency) in seconds of every logged pgbench transaction."""
+        rows = []
+        directory, stem = os.path.split(prefix)
+        for name in os.listdir(directory):
+            if not name.startswith(stem + "."):
+                continue
+            with open(os.path.join(directory, name)) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) < 6:
+                        continue
+                    latency = int(parts[2]) / 1e6
+                    end = int(parts[4]) + int(parts[5]) / 1e6
+                    rows.append((end - latency, latency))
+            os.remove(os.path.join(directory, name))
+        return rows
+
+    def cleanup_run(self, side, plot):
+        """One cleanup with a reader at a fixed rate: rows/s, p99 at rest and during, WAL."""
+        cfg = self.cfg
+        prefix = os.path.join(self.results, f"reader-{side}")
+        reader_script = "pgsession_get.sql" if side == "pgsession" else "cps_get.sql"
+        if side == "pgsession":
+            count_sql = "SELECT count(*) FROM pgsession.sessions WHERE expires_at <= now()"
+            cleanup_sql = "CALL session_cleanup_in_batches()"
+        else:
+            count_sql = "SELECT count(*) FROM session WHERE expire < now()::timestamp"
+            cleanup_sql = f"DELETE FROM session WHERE expire < to_timestamp({time.time():.3f})"
+        expired = int(self.psql(count_sql))
+        self.psql("CHECKPOINT")
+        bound = cfg["rest"] + 300
+        reader = self.pgbench(reader_script, 2, bound,
+                              dict(range=cfg["active"], now=int(time.time())), rate=cfg[
+                                  "reader_rate"], log_prefix=prefix, wait=False)
+        try:
+            time.sleep(cfg["rest"] + 1)
+            wal0, _ = self.counters()
+            t0 = time.time()
+            self.psql(cleanup_sql)
+            t1 = time.time()
+            wal1, _ = self.counters()
+            time.sleep(1.0)
+        finally:
+            reader.send_signal(signal.SIGINT)
+            reader.communicate(timeout=60)
+        left = int(self.psql(count_sql))
+        rows = self.reader_log(prefix)
+        rest = [lat for start, lat in rows if t0 - cfg["rest"] <= start < t0]
+        during = [lat for start, lat in rows if t0 <= start < t1]
+        if plot is not None:
+            plot[side] = ([(start - t0, lat) for start, lat in rows], t1 - t0)
+        removed = expired - left
+        return dict(rate=removed / (t1 - t0), removed=removed, seconds=t1 - t0,
+                    p99_rest=p99(rest), p99_during=p99(during), wal=wal1 - wal0,
+                    samples=len(during))
+
+    def figure5(self):
+        cfg = self.cfg
+        total = cfg["live"] + cfg["expired"]
+        log(f"== figure 5: cleanup of {cfg['expired']:,} expired sessions among {total:,}, "
+            f"session_get at {cfg['reader_rate']}/s meanwhile")
+        results = {"pgsession": [], "delete": []}
+        plot = {}
+        for r in range(cfg["cleanup_rounds"]):
+            self.load("expired", cfg["expired"])
+            self.vacuum("pgsession.sessions", "session")
+            self.spread_accesses()
+            order = ["pgsession", "delete"] if r % 2 == 0 else ["delete", "pgsession"]
+            last = r == cfg["cleanup_rounds"] - 1
+            for side in order:
+                results[side].append(self.cleanup_run(side, plot if last else None))
+            a, b = results["pgsession"][-1], results["delete"][-1]
+            log(f"    round {r + 1}: batches {a['rate']:,.0f} rows/s, p99 {ms(a['p99_rest'])} -> "
+                f"{ms(a['p99_during'])} ms | DELETE {b['rate']:,.0f} rows/s, p99 "
+                f"{ms(b['p99_rest'])} -> {ms(b['p99_during'])} ms")
+        a, b = results["pgsession"], results["delete"]
+        ratio, spread = median_ratio([x["rate"] for x in a], [x["rate"] for x in b])
+        self.add(Figure("5. cleanup rows/s: batches / one DELETE",
+                        med(a, "rate"), med(b, "rate"), ratio, spread, 0.8, unit="rows/s",
+                        rounds=len(a), notes=f"{a[-1]['removed']:,} rows, batches of 1000"))
+        for side, label, target in ((a, "session_get p99 during cleanup / at rest", 2.0),
+                                    (b, "baseline SELECT p99 during DELETE / at rest", None)):
+            ratio, spread = median_ratio([x["p99_during"] or 0 for x in side],
+                                         [x["p99_rest"] or 0 for x in side])
+            self.add(Figure(f"5. {label}", med(side, "p99_during", 1000),
+                            med(side, "p99_rest", 1000), ratio, spread, target, better="lower",
+                            unit="ms", rounds=len(side),
+                            notes="context" if target is None else ""))
+        self.add(Figure("5. cleanup WAL bytes: batches / DELETE", med(a, "wal"),
+                        med(b, "wal"), med(a, "wal") / med(b, "wal"), None, None,
+                        better="lower", unit="bytes", notes="context"))
+        self.plot(plot)
+
+    def plot(self, plot):
+        """Writes the per-request latencies of the last round and draws them."""
+        if len(plot) < 2:
+            return
+        bucket = 0.25  # seconds
+        for side, (rows, _) in plot.items():
+            buckets = {}
+            for start, lat in rows:
+                buckets.setdefault(int((start + 1000) // bucket) - int(1000 // bucket),
+                                   []).append(lat)
+            with open(os.path.join(self.results, f"cleanup_latency_{side}.dat"), "w") as f:
+                f.write("# seconds since the cleanup started, p99 and median latency (ms)\n")
+                for key in sorted(buckets):
+                    lats = buckets[key]
+                    f.write(f"{key * bucket:.2f} {p99(lats) * 1000:.3f} "
+                            f"{statistics.median(lats) * 1000:.3f}\n")
+        if not shutil.which("gnuplot"):
+            log("  gnuplot not found: no plot (apt-get install gnuplot-nox)")
+            return
+        out = subprocess.run(
+            ["gnuplot", "-e", f"results='{self.results}'; "
+                              f"end_pgsession={plot['pgsession'][1]:.3f}; "
+                              f"end_delete={plot['delete'][1]:.3f}",
+             os.path.join(BENCH_DIR, "cleanup_latency.gp")],
+            capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            log(f"  gnuplot failed: {out.stderr.strip()}")
+        else:
+            log(f"  plot: {os.path.join(self.results, 'cleanup_latency.png')}")
+
+    # ---------------------------------------------------------------- figure 6
+
+    def figure6(self):
+        log("== figure 6: the C++ client")
+        if not self.client_bench:
+            for name in ("6. client get / raw libpq", "6. client get_many(100) / 100 get"):
+                self.add(Figure(name, notes=f"not measured: {self.client_reason}"))
+            return
+        seconds = self.cfg["client_seconds"]
+        conninfo = f"host=127.0.0.1 port={self.port} user=postgres dbname=bench"
+
+        def run(mode):
+            out = subprocess.run([self.client_bench, conninfo, mode, str(seconds),
+                                  str(self.cfg["active"])], capture_output=True, text=True,
+                                 env=dict(self.env, PGOPTIONS="-c pgsession.touch_interval=24h"),
+                                 timeout=seconds + STEP_TIMEOUT)
+            if out.returncode != 0:
+                raise RuntimeError(f"client benchmark {mode} failed:\n{out.stderr}")
+            return float(out.stdout.split()[0])
+
+        for a_mode, b_mode, name, target, unit in (
+                ("get", "libpq", "6. client get / raw libpq", 0.95, "calls/s"),
+                ("get_many", "get_seq", "6. client get_many(100) / 100 get", 3.0,
+                 "sessions/s")):
+            log(f"  {name}")
+            run(a_mode), run(b_mode)
+            a, b = self.alternate(self.cfg["rounds"], lambda: run(a_mode), lambda: run(b_mode))
+            ratio, spread = median_ratio(a, b)
+            self.add(Figure(name, statistics.median(a), statistics.median(b), ratio, spread,
+                            target, unit=unit, rounds=self.cfg["rounds"],
+                            notes="one connection; no write due"))
+
+    # ---------------------------------------------------------------- figure 7
+
+    def figure7(self):
+        log("== figure 7: Redis GET/SET on loopback, for context")
+        if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
+            self.add(Figure("7. Redis", notes="not measured: redis-server is not installed "
+                                              "(apt-get install redis-server)"))
+            return
+        port = free_port()
+        server = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port),
+                                   "--save", "", "--appendonly", "no", "--daemonize", "no",
+                                   "--dir", self.results], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                if subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "ping"],
+                                  capture_output=True, text=True).stdout.strip() == "PONG":
+                    break
+                time.sleep(0.1)
+            clients = max(self.cfg["clients"])
+            out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t",
+                                  "set,get", "-n", str(self.cfg["redis_requests"]), "-c",
+                                  str(clients), "-d", "400", "-r", str(self.cfg["live"]),
+                                  "--csv"], capture_output=True, text=True, timeout=600)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        rps = {}
+        for line in out.stdout.splitlines():
+            cells = [c.strip('"') for c in line.split(",")]
+            if len(cells) > 1 and cells[0] in ("SET", "GET"):
+                rps[cells[0]] = float(cells[1])
+        for op, ours, label in (("GET", self.tps.get(f"get{clients}"), "session_get"),
+                                ("SET", self.tps.get("create"), "session_create")):
+            if op in rps and ours:
+                self.add(Figure(f"7. {label} / Redis {op}, {clients} clients", ours,
+                                rps[op], ours / rps[op], None, None, unit="ops/s",
+                                notes="redis-benchmark, 400-byte values, no persistence"))
+
+    # ---------------------------------------------------------------- figure 8
+
+    def launcher_pid(self):
+        pid = self.psql("SELECT pid FROM pg_stat_activity "
+                        "WHERE backend_type = 'pgsession cleanup launcher'")
+        return int(pid) if pid else None
+
+    def sample_worker(self, pid, interval):
+        """Samples the launcher's memory every second (a background thread)."""
+        start = None
+        while not self.stop_sampling.is_set():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    status = dict(line.split(":", 1) for line in f if ":" in line)
+                with open(f"/proc/{pid}/stat") as f:
+                    ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+                if start is None:
+                    start = ticks / os.sysconf("SC_CLK_TCK")
+                uptime = float(open("/proc/uptime").read().split()[0])
+                runs = 1 + int((uptime - start) / interval)
+                self.worker_samples.append(dict(
+                    runs=runs, rss=int(status["VmRSS"].split()[0]),
+                    anon=int(status["RssAnon"].split()[0])))
+            except (OSError, KeyError, ValueError, IndexError):
+                break
+            self.stop_sampling.wait(1.0)
+
+    def start_worker_sampling(self):
+        pid = None
+        for _ in range(50):
+            pid = self.launcher_pid()
+            if pid:
+                break
+            time.sleep(0.2)
+        if not pid:
+            return
+        interval = float(self.psql("SELECT setting FROM pg_settings "
+                                   "WHERE name = 'pgsession.cleanup_interval'"))
+        threading.Thread(target=self.sample_worker, args=(pid, interval), daemon=True).start()
+
+    def figure8(self):
+        log("== figure 8: the cleanup worker's memory over its runs")
+        self.stop_sampling.set()
+        samples = self.worker_samples
+        early = [s for s in samples if s["runs"] >= 10]
+        if not early:
+            self.add(Figure("8. worker memory after 1,000 runs / after 10",
+                            notes="not measured: no pgsession cleanup launcher was running"))
+            return
+        first, last = early[0], samples[-1]
+        target_runs = 1000
+        if last["runs"] < target_runs:
+            note = f"only {last['runs']} runs in this (quick) run; the full run reaches 1,000"
+        else:
+            note = ""
+        for key, label in (("anon", "private (RssAnon)"), ("rss", "resident (VmRSS)")):
+            self.add(Figure(f"8. launcher {label} after {last['runs']} runs / after "
+                            f"{first['runs']}", last[key], first[key], last[key] / first[key],
+                            None, 1.1 if key == "anon" else None, better="lower", unit="kB",
+                            notes=note if key == "anon" else
+                            "context: includes shared buffers the process touched"))
+
+    # ---------------------------------------------------------------- report
+
+    def report(self):
+        figures = [f.as_json() for f in self.figures]
+        with open(os.path.join(self.results, "latest.json"), "w") as f:
+            json.dump(dict(mode=self.mode, config=self.cfg, machine=machine(),
+                           seconds=round(time.time() - self.started), figures=figures),
+                      f, indent=2)
+        rows = [("Figure", "Value", "Baseline", "Ratio (spread)", "Target", "Met")]
+        for f in self.figures:
+            rows.append((f.name, number(f.value, f.unit), number(f.baseline, f.unit),
+                         ratio_text(f), target_text(f),
+                         {True: "yes", False: "NO", None: ""}[f.met] if f.ratio is not None
+                         else f.notes))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        log("")
+        for i, row in enumerate(rows):
+            log("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+            if i == 0:
+                log("  ".join("-" * w for w in widths))
+        missed = [f.name for f in self.figures if f.met is False]
+        log(f"\n{len(self.figures)} figures, {sum(f.met is True for f in self.figures)} targets "
+            f"met, {len(missed)} missed; {os.path.join(self.results, 'latest.json')} "
+            f"({time.time() - self.started:.0f} s)")
+
+
+def med(runs, key, scale=1):
+    values = [r[key] for r in runs if r[key] is not None]
+    return statistics.median(values) * scale if values else None
+
+
+def ms(seconds):
+    return "-" if seconds is None else f"{seconds * 1000:.2f}"
+
+
+def number(value, unit):
+    if value is None:
+        return ""
+    if unit in ("ms", "share") or abs(value) < 100:
+        return f"{value:.2f} {unit}".strip()
+    return f"{value:,.0f} {unit}".strip()
+
+
+def ratio_text(f):
+    if f.ratio is None:
+        return ""
+    if f.spread:
+        return f"{f.ratio:.2f} ({f.spread[0]:.2f}-{f.spread[1]:.2f})"
+    return f"{f.ratio:.2f}" if f.ratio >= 0.1 else f"{f.ratio:.2g}"
+
+
+def target_text(f):
+    if f.target is None:
+        return ""
+    return (">= " if f.better == "higher" else "<= ") + f"{f.target:g}"
+
+
+def machine():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")),
+                         "")
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return dict(cpu=model, cores=os.cpu_count(), memory_gib=round(mem, 1),
+                kernel=os.uname().release,
+                postgres=subprocess.run(["pg_config", "--version"], capture_output=True,
+                                        text=True).stdout.strip())
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--mode", choices=MODES, default="quick")
+    parser.add_argument("--results", default=os.path.join(BENCH_DIR, "results"))
+    parser.add_argument("--client-bench", default="")
+    parser.add_argument("--client-reason", default="the C++ client benchmark was not built")
+    parser.add_argument("--only", default="", help="comma-separated figure numbers")
+    args = parser.parse_args()
+    os.makedirs(args.results, exist_ok=True)
+    bench = Bench(args)
+    only = set(args.only.split(",")) if args.only else set("1234567")
+    bench.start_worker_sampling()
+    bench.setup()
+    steps = [("1", bench.figure1), ("2", bench.figure2), ("3", bench.figure3),
+             ("4", bench.figure4), ("7", bench.figure7), ("6", bench.figure6),
+             ("5", bench.figure5)]
+    for number_, step in steps:
+        if number_ in only:
+            step()
+    bench.figure8()
+    bench.report()
+
+
+if __name__ == "__main__":
+    main()
