@@ -117,7 +117,7 @@ struct update_options {
 struct cleanup_options {
     /// Sessions removed per batch (pgsession.cleanup_batch_size when empty).
     std::optional<int> batch_size{};
-    /// Most batches to run (until none is left when empty).
+    /// Most batches that remove something (until none is left when empty).
     std::optional<int> max_batches{};
 };
 
