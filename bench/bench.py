@@ -345,7 +345,7 @@ class Bench:
         self.tps["create"] = f.value
         # Leave the tables as loaded for what follows.
         self.psql("DELETE FROM pgsession.sessions WHERE nonce IS NOT NULL")
-        self.psql("DELETE FROM sessions WHERE id LIKE 'benchnew%'")
+        self.psql("DELETE FROM sessions WHERE nonce IS NOT NULL")
         self.vacuum("pgsession.sessions", "sessions")
 
     # ---------------------------------------------------------------- figure 5
