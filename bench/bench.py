@@ -610,27 +610,42 @@ class Bench:
     # ---------------------------------------------------------------- report
 
     def report(self):
-        figures = [f.as_json() for f in self.figures]
+        doc = dict(mode=self.mode, config=self.cfg, machine=machine(),
+                   seconds=round(time.time() - self.started),
+                   figures=[f.as_json() for f in self.figures])
         with open(os.path.join(self.results, "latest.json"), "w") as f:
-            json.dump(dict(mode=self.mode, config=self.cfg, machine=machine(),
-                           seconds=round(time.time() - self.started), figures=figures),
-                      f, indent=2)
-        rows = [("Figure", "Value", "Baseline", "Ratio (spread)", "Target", "Met")]
-        for f in self.figures:
-            rows.append((f.name, number(f.value, f.unit), number(f.baseline, f.unit),
-                         ratio_text(f), target_text(f),
-                         {True: "yes", False: "NO", None: ""}[f.met] if f.ratio is not None
-                         else f.notes))
+            json.dump(doc, f, indent=2)
+        with open(os.path.join(self.results, "latest.md"), "w") as f:
+            f.write(markdown_table(doc["figures"]))
+        rows = table_rows(doc["figures"])
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         log("")
         for i, row in enumerate(rows):
             log("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
             if i == 0:
                 log("  ".join("-" * w for w in widths))
-        missed = [f.name for f in self.figures if f.met is False]
-        log(f"\n{len(self.figures)} figures, {sum(f.met is True for f in self.figures)} targets "
-            f"met, {len(missed)} missed; {os.path.join(self.results, 'latest.json')} "
-            f"({time.time() - self.started:.0f} s)")
+        met = [f.met for f in self.figures]
+        log(f"\n{len(met)} figures, {met.count(True)} targets met, {met.count(False)} missed; "
+            f"{os.path.join(self.results, 'latest.json')} ({time.time() - self.started:.0f} s)")
+
+
+def table_rows(figures):
+    """The table as rows of text cells (header first), from latest.json's figures."""
+    rows = [("Figure", "Value", "Baseline", "Ratio (spread)", "Target", "Met")]
+    for f in map(lambda d: Figure(**{k: v for k, v in d.items() if k != "met"}), figures):
+        rows.append((f.name, number(f.value, f.unit), number(f.baseline, f.unit),
+                     ratio_text(f), target_text(f),
+                     {True: "yes", False: "NO", None: ""}[f.met] if f.ratio is not None
+                     else f.notes))
+    return rows
+
+
+def markdown_table(figures):
+    rows = table_rows(figures)
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * len(rows[0])]
+    lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |"
+              for row in rows[1:]]
+    return "\n".join(lines) + "\n"
 
 
 def med(runs, key, scale=1):
@@ -688,13 +703,21 @@ def free_port():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--markdown", metavar="JSON",
+                        help="print the table of a results file in Markdown, and exit")
     parser.add_argument("--mode", choices=MODES, default="quick")
     parser.add_argument("--results", default=os.path.join(BENCH_DIR, "results"))
     parser.add_argument("--client-bench", default="")
     parser.add_argument("--client-reason", default="the C++ client benchmark was not built")
     parser.add_argument("--only", default="", help="comma-separated figure numbers")
     args = parser.parse_args()
+    if args.markdown:
+        with open(args.markdown) as f:
+            print(markdown_table(json.load(f)["figures"]), end="")
+        return
+    if args.port is None:
+        parser.error("--port is required")
     os.makedirs(args.results, exist_ok=True)
     bench = Bench(args)
     only = set(args.only.split(",")) if args.only else set("1234567")
