@@ -20,8 +20,10 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
@@ -120,8 +122,9 @@ Statement delete_by_sub_stmt = {
     nullptr};
 
 // One cleanup batch.  `batch` takes (and locks) up to $2 rows whose cleanup_after has
-// passed, skipping rows another transaction holds, so a concurrent session_get or
-// session_touch is never waited for and never waits.  The DELETE then re-checks the
+// passed, skipping rows another transaction holds, so the cleanup never waits for a
+// request.  (A request that records an access to a row of the batch waits for the
+// batch to commit; batches are small for that reason.)  The DELETE then re-checks the
 // expiry on the row it deletes: if a touch committed after this statement's snapshot,
 // READ COMMITTED's recheck sees the extended expires_at and leaves the row alone.
 // Rows of the batch that are still live (touched since cleanup_after was set) get
@@ -242,49 +245,68 @@ bool InsertSession(TokenDigest &key, const FieldValues &fields, const Timeouts &
 
 namespace {
 
-// Where the columns of pgsession.session are in pgsession.sessions, and the relations
-// themselves, looked up by name.  Cached per backend and checked against the table's
-// OID on each call, so DROP/CREATE EXTENSION in the same backend is noticed.
+// Where the columns of pgsession.session are in pgsession.sessions.  Cached per backend
+// and dropped by a relcache invalidation of the table (ALTER TABLE in an upgrade script,
+// DROP/CREATE EXTENSION, ...); looked up again with the table locked.  The primary key
+// index is not cached: the relcache keeps it current through REINDEX CONCURRENTLY.
 struct SessionsLayout {
-    Oid table_oid;
-    Oid pkey_oid;
+    Oid table_oid;                       // InvalidOid: look the layout up again
     AttrNumber columns[kSessionColumns]; // in the order of the pgsession.session type
     AttrNumber last_accessed_at;
     AttrNumber expires_at;
 };
 
-SessionsLayout layout = {InvalidOid, InvalidOid, {}, 0, 0};
+SessionsLayout layout = {InvalidOid, {}, 0, 0};
+bool layout_callback_registered = false;
 
 constexpr const char *kSessionColumnNames[kSessionColumns] = {
     "nonce", "state",      "access_token", "code_verifier",    "sub",
     "data",  "created_at", "expires_at",   "last_accessed_at", "absolute_expires_at"};
 
-AttrNumber AttributeNumber(Oid table, const char *name) {
-    AttrNumber attnum = get_attnum(table, name);
-    if (attnum == InvalidAttrNumber)
-        throw Error(ERRCODE_UNDEFINED_COLUMN, "pgsession.sessions has no column \"%s\"", name)
-            .Hint("The installed SQL objects do not match the library: run ALTER EXTENSION "
-                  "pgsession UPDATE.");
-    return attnum;
+// Relcache invalidation callback: forgets the layout when the table (or everything) is
+// invalidated.  Runs inside invalidation processing, so it only clears a field.
+void ForgetLayout(Datum, Oid relid) {
+    if (relid == InvalidOid || relid == layout.table_oid)
+        layout.table_oid = InvalidOid;
 }
 
-// Returns the layout of pgsession.sessions, looking it up when the table changed.
-const SessionsLayout &CurrentLayout() {
+// The OID of pgsession.sessions, by name (no search_path involved).
+Oid SessionsTableOid() {
     Oid nsp = get_namespace_oid("pgsession", true);
     Oid table = OidIsValid(nsp) ? get_relname_relid("sessions", nsp) : InvalidOid;
     if (!OidIsValid(table))
         throw Error(ERRCODE_UNDEFINED_TABLE, "pgsession.sessions does not exist")
             .Hint("Run CREATE EXTENSION pgsession in this database.");
-    if (table != layout.table_oid) {
-        Oid pkey = get_relname_relid("sessions_pkey", nsp);
-        if (!OidIsValid(pkey))
-            throw Error(ERRCODE_UNDEFINED_OBJECT, "pgsession.sessions_pkey does not exist");
+    return table;
+}
+
+// Finds column `name` of the table and checks it has the type `desc` gives column c.
+AttrNumber ColumnOf(Relation table, const char *name, Oid type) {
+    AttrNumber attnum = get_attnum(RelationGetRelid(table), name);
+    if (attnum == InvalidAttrNumber ||
+        TupleDescAttr(RelationGetDescr(table), attnum - 1)->atttypid != type)
+        throw Error(ERRCODE_UNDEFINED_COLUMN,
+                    "pgsession.sessions has no column \"%s\" of the expected type", name)
+            .Hint("The installed SQL objects do not match the library: run ALTER EXTENSION "
+                  "pgsession UPDATE.");
+    return attnum;
+}
+
+// Returns the layout of the (locked) sessions table, looking it up if it changed.
+// `desc` is the pgsession.session type the columns are read into.
+const SessionsLayout &LayoutOf(Relation table, TupleDesc desc) {
+    if (!layout_callback_registered) {
+        CacheRegisterRelcacheCallback(ForgetLayout, (Datum)0);
+        layout_callback_registered = true;
+    }
+    if (RelationGetRelid(table) != layout.table_oid) {
+        Assert(desc->natts == kSessionColumns);
         for (int c = 0; c < kSessionColumns; c++)
-            layout.columns[c] = AttributeNumber(table, kSessionColumnNames[c]);
-        layout.last_accessed_at = AttributeNumber(table, "last_accessed_at");
-        layout.expires_at = AttributeNumber(table, "expires_at");
-        layout.pkey_oid = pkey;
-        layout.table_oid = table;
+            layout.columns[c] =
+                ColumnOf(table, kSessionColumnNames[c], TupleDescAttr(desc, c)->atttypid);
+        layout.last_accessed_at = ColumnOf(table, "last_accessed_at", TIMESTAMPTZOID);
+        layout.expires_at = ColumnOf(table, "expires_at", TIMESTAMPTZOID);
+        layout.table_oid = RelationGetRelid(table);
     }
     return layout;
 }
@@ -304,11 +326,17 @@ enum class ReadResult { kAbsent, kLive, kLiveAccessDue };
 // here is a PostgreSQL one, released by the transaction if an error escapes.
 ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, TimestampTz access_due_at_or_before,
                            Tuplestorestate *out, TupleDesc desc) {
-    const SessionsLayout &cols = CurrentLayout();
+    Oid table_oid = SessionsTableOid();
     CommandCounterIncrement();
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
-    Relation table = table_open(cols.table_oid, AccessShareLock);
-    Relation index = index_open(cols.pkey_oid, AccessShareLock);
+    // Opening (locking) the table processes pending invalidations: the layout and the
+    // primary key below are current.
+    Relation table = table_open(table_oid, AccessShareLock);
+    const SessionsLayout &cols = LayoutOf(table, desc);
+    Oid pkey = RelationGetPrimaryKeyIndex(table);
+    if (!OidIsValid(pkey))
+        throw Error(ERRCODE_UNDEFINED_OBJECT, "pgsession.sessions has no primary key");
+    Relation index = index_open(pkey, AccessShareLock);
 
     ScanKeyData scan_key;
     ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_BYTEAEQ, key.AsDatum());

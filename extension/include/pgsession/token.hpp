@@ -20,7 +20,8 @@ constexpr int kDigestLength = 32;
 
 // A stored key: the SHA-256 digest of a token, as a bytea ready to bind.
 struct TokenDigest {
-    char varlena_bytes[VARHDRSZ + kDigestLength];
+    // Aligned like a varlena header: VARSIZE reads it as a 4-byte integer.
+    alignas(int32) char varlena_bytes[VARHDRSZ + kDigestLength];
     Datum AsDatum() {
         return PointerGetDatum(varlena_bytes);
     }
