@@ -195,37 +195,50 @@ RETURNS bigint
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_cleanup';
 COMMENT ON FUNCTION session_cleanup(integer, integer) IS
-'Removes expired sessions now, in batches of batch_size (default pgsession.cleanup_batch_size), at most max_batches batches that remove something (default: until none is left); returns how many';
+'Removes expired sessions now, in batches of batch_size (default pgsession.cleanup_batch_size), at most max_batches batches (default: until none is left); returns how many';
+
+CREATE FUNCTION pgsession.cleanup_batch(
+    batch_size          integer DEFAULT NULL,
+    OUT examined        bigint,
+    OUT removed         bigint,
+    OUT used_batch_size integer
+)
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_cleanup_batch';
+COMMENT ON FUNCTION pgsession.cleanup_batch(integer) IS
+'One cleanup batch, for session_cleanup_in_batches: sessions examined (locked), expired sessions removed, and the batch size used';
 
 -- A procedure, not a function, so that it can commit after each batch: locks are
 -- held for one batch at a time, however many expired sessions there are.  Neither
 -- SECURITY DEFINER nor with a SET clause (a procedure with either cannot commit): it runs
--- as the caller, who needs EXECUTE on session_cleanup too, and names that schema-qualified.
--- It stops at the first call that removes nothing (session_cleanup does not count
--- batches that only reschedule live sessions towards max_batches).
+-- as the caller, who needs EXECUTE on pgsession.cleanup_batch too, and names everything
+-- schema-qualified.  It stops after the first batch that was not full: a full batch may
+-- have been live sessions only (rescheduled, nothing removed) with more due behind it.
 CREATE PROCEDURE session_cleanup_in_batches(batch_size integer DEFAULT NULL)
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    removed bigint;
-    total   bigint := 0;
+    batch record;
+    total bigint := 0;
 BEGIN
     LOOP
-        removed := @extschema@.session_cleanup(batch_size, 1);
-        total := total + removed;
+        SELECT * INTO batch FROM pgsession.cleanup_batch(batch_size);
+        total := total OPERATOR(pg_catalog.+) batch.removed;
         COMMIT;
-        EXIT WHEN removed = 0;
+        EXIT WHEN batch.examined OPERATOR(pg_catalog.<) batch.used_batch_size;
     END LOOP;
     RAISE DEBUG 'pgsession: removed % expired sessions', total;
 END
 $$;
 COMMENT ON PROCEDURE session_cleanup_in_batches(integer) IS
-'Removes expired sessions one batch per transaction (CALL it outside an explicit transaction block)';
+'Removes expired sessions one batch per transaction (CALL it outside an explicit transaction block; needs EXECUTE on pgsession.cleanup_batch)';
 
 REVOKE ALL ON FUNCTION session_list(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_delete_by_sub(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_cleanup(integer, integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE session_cleanup_in_batches(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgsession.cleanup_batch(integer) FROM PUBLIC;
 
 -- section: cleanup worker and scheduling
 --
@@ -314,7 +327,7 @@ COMMENT ON FUNCTION pgsession.require_pg_cron() IS
 REVOKE ALL ON FUNCTION pgsession.require_pg_cron() FROM PUBLIC;
 
 -- SECURITY INVOKER: the job is the caller's, runs as the caller, and needs the caller's
--- EXECUTE on session_cleanup_in_batches and session_cleanup.  pg_cron 1.4 schedules whole minutes in cron syntax, so
+-- EXECUTE on session_cleanup_in_batches and pgsession.cleanup_batch.  pg_cron 1.4 schedules whole minutes in cron syntax, so
 -- the interval must divide an hour or a day evenly; anything else is refused rather
 -- than run at uneven times.
 CREATE FUNCTION session_schedule_cleanup(every interval DEFAULT '15 minutes') RETURNS bigint
@@ -362,16 +375,16 @@ BEGIN
     SELECT n.nspname INTO ext_schema
       FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
      WHERE e.extname = 'pgsession';
-    IF NOT (has_function_privilege(format('%I.session_cleanup(integer, integer)', ext_schema),
-                                   'EXECUTE')
+    IF NOT (has_function_privilege('pgsession.cleanup_batch(integer)', 'EXECUTE')
             AND has_function_privilege(format('%I.session_cleanup_in_batches(integer)',
                                               ext_schema), 'EXECUTE')) THEN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = 'permission denied to schedule the cleanup',
             DETAIL = format('The job would run as %I, who may not execute '
-                            'session_cleanup_in_batches() and session_cleanup().', current_user),
-            HINT = 'GRANT EXECUTE ON FUNCTION session_cleanup(integer, integer) and '
-                   'PROCEDURE session_cleanup_in_batches(integer) to this role.';
+                            'session_cleanup_in_batches() and pgsession.cleanup_batch().',
+                            current_user),
+            HINT = 'GRANT EXECUTE ON PROCEDURE session_cleanup_in_batches(integer) and '
+                   'FUNCTION pgsession.cleanup_batch(integer) to this role.';
     END IF;
 
     -- Replace a job scheduled before, whatever its interval.

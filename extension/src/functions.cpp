@@ -258,20 +258,35 @@ PGSESSION_FUNCTION(pgsession_cleanup) {
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "max_batches must be at least 1")
             .Hint("Pass NULL to run batches until no expired session is left.");
 
-    // max_batches counts the batches that removed something.  A batch may consist only
-    // of live sessions whose cleanup_after it moves forward; stopping after one of those
-    // would leave the expired sessions behind them for the next run, and a caller looping
-    // "until it removes nothing" (session_cleanup_in_batches does) would stop early.
+    // Every batch counts towards max_batches, including one that only moved live
+    // sessions' cleanup_after forward: it locked rows too, and max_batches bounds how
+    // many rows one call keeps locked until its transaction ends.
     TimestampTz now = Now();
     int64 removed = 0;
-    for (int batches = 0;;) {
+    for (int batches = 1;; batches++) {
         CleanupBatchResult batch = CleanupBatch(now, batch_size);
         removed += batch.removed;
-        if (batch.removed > 0)
-            batches++;
         if (batch.examined < batch_size || (max_batches > 0 && batches >= max_batches))
             break;
         CHECK_FOR_INTERRUPTS();
     }
     PG_RETURN_INT64(removed);
+}
+
+// pgsession.cleanup_batch(batch_size) RETURNS (examined, removed, used_batch_size): one
+// batch, for session_cleanup_in_batches, which commits after each and must know whether
+// the batch was full (a full batch of live sessions removes nothing, yet more may be due).
+PGSESSION_FUNCTION(pgsession_cleanup_batch) {
+    int batch_size = PG_ARGISNULL(0) ? cleanup_batch_size : PG_GETARG_INT32(0);
+    if (batch_size < 1 || batch_size > 1000000)
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be between 1 and 1000000")
+            .Detail("It is %d.", batch_size);
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+        throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "cleanup_batch must return a record");
+    CleanupBatchResult batch = CleanupBatch(Now(), batch_size);
+    Datum values[3] = {Int64GetDatum(batch.examined), Int64GetDatum(batch.removed),
+                       Int32GetDatum(batch_size)};
+    bool nulls[3] = {false, false, false};
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

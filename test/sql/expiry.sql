@@ -1,6 +1,6 @@
 -- Expiry (idle and absolute), throttled access recording, HOT updates, cleanup.
 BEGIN;
-SELECT plan(33);
+SELECT plan(34);
 
 -- Sessions for the expiry checks; one sleep lets the short ones expire.
 SELECT session_create(id => 'idle-expires-00001', idle_timeout => '1 second', sub => 'carol') AS idle \gset
@@ -49,11 +49,12 @@ CREATE TEMP TABLE due AS
            count(*) FILTER (WHERE expires_at > statement_timestamp()) AS live
     FROM pgsession.sessions;
 -- Oldest cleanup_after first: the first batch of two holds only the two touched (still
--- live) sessions, which does not count towards max_batches; the next removes two.
-SELECT is(session_cleanup(batch_size => 2, max_batches => 1), 2::bigint,
-          'session_cleanup stops after max_batches batches that removed something');
+-- live) sessions.  It removes nothing but counts: max_batches bounds the rows locked.
+SELECT is(session_cleanup(batch_size => 2, max_batches => 1), 0::bigint,
+          'session_cleanup stops after max_batches batches, even batches of live sessions only');
 SELECT is((SELECT count(*) FROM pgsession.sessions WHERE id_hash IN (sha256('touched-in-time-01'), sha256('touched-in-time-02'))
-             AND cleanup_after = expires_at), 2::bigint, 'the batch of live sessions was rescheduled on the way');
+             AND cleanup_after = expires_at), 2::bigint, 'that batch rescheduled the live sessions');
+SELECT is(session_cleanup(batch_size => 2, max_batches => 1), 2::bigint, 'the next batch removes two expired sessions');
 SELECT is(session_cleanup(batch_size => 2), (SELECT expired - 2 FROM due),
           'session_cleanup removes the remaining expired sessions in further batches');
 SELECT is((SELECT count(*) FROM pgsession.sessions WHERE expires_at <= statement_timestamp()), 0::bigint,

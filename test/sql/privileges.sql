@@ -36,8 +36,9 @@ SELECT ok(NOT has_function_privilege('public', 'session_cleanup(integer, integer
           AND NOT has_function_privilege('public', 'session_list(text)', 'EXECUTE')
           AND NOT has_function_privilege('public', 'session_delete_by_sub(text)', 'EXECUTE'),
           'the administrative functions are not executable by PUBLIC');
-SELECT ok(NOT has_function_privilege('public', 'session_cleanup_in_batches(integer)', 'EXECUTE'),
-          'nor is the cleanup procedure');
+SELECT ok(NOT has_function_privilege('public', 'session_cleanup_in_batches(integer)', 'EXECUTE')
+          AND NOT has_function_privilege('public', 'pgsession.cleanup_batch(integer)', 'EXECUTE'),
+          'nor are the cleanup procedure and its batch function');
 
 SET ROLE pgsession_test_app;
 
