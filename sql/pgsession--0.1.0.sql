@@ -15,7 +15,10 @@ GRANT USAGE ON SCHEMA pgsession TO PUBLIC;
 -- section: sessions table
 CREATE TABLE pgsession.sessions (
     -- SHA-256 digest of the session token.  The token itself is never stored, so the
-    -- table, a dump or a replica cannot be used to resume anybody's session.
+    -- table, a dump or a replica cannot be used to resume anybody's session (the other
+    -- columns are stored as given: an access_token is a live bearer token).
+    -- session_get reads the table directly as its owner: row level security on it would
+    -- not apply there, so the table must not use it.
     id_hash             bytea PRIMARY KEY CHECK (octet_length(id_hash) = 32),
     nonce               text,
     state               text,
@@ -77,7 +80,8 @@ COMMENT ON INDEX pgsession.sessions_cleanup_after_idx IS 'Finds sessions due for
 CREATE INDEX sessions_sub_idx ON pgsession.sessions (sub) WHERE sub IS NOT NULL;
 COMMENT ON INDEX pgsession.sessions_sub_idx IS 'Finds the sessions of a user (session_list, session_delete_by_sub)';
 
--- Include the table's rows in pg_dump output of the extension.
+-- Include the table's rows in pg_dump output of the extension: sessions survive a dump
+-- and restore (and the dump holds their access tokens; protect it accordingly).
 SELECT pg_catalog.pg_extension_config_dump('pgsession.sessions', '');
 
 -- section: result type
