@@ -50,6 +50,7 @@ extern "C" {
 #include "portability/instr_time.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
@@ -120,6 +121,8 @@ shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
 
 // The worker the launcher is waiting for, so that it can stop it when told to exit.
 BackgroundWorkerHandle *current_worker = nullptr;
+// The shared-memory slot of the database being cleaned, -1 between databases.
+int current_slot = -1;
 
 // One database of pgsession.databases as the launcher resolved it for a run.
 struct Target {
@@ -353,8 +356,10 @@ void RunWorker(const Target &target) {
     worker.bgw_notify_pid = MyProcPid;
 
     MarkRunning(target.slot);
+    current_slot = target.slot;
     BackgroundWorkerHandle *handle;
     if (!RegisterDynamicBackgroundWorker(&worker, &handle)) {
+        current_slot = -1;
         FinishRun(target.slot, Outcome::kFailed, 0, 0, "could not start a worker");
         ereport(WARNING, (errmsg("%s could not start a worker for database \"%s\"", kLauncherType,
                                  target.name),
@@ -373,6 +378,7 @@ void RunWorker(const Target &target) {
         LauncherWait(1000);
     }
     current_worker = nullptr;
+    current_slot = -1;
     pfree(handle);
 
     // A worker that ends without reporting died (FATAL at connection, SIGTERM, ...); the
@@ -607,11 +613,19 @@ extern "C" void pgsession_launcher_main(Datum) {
         { RunAllDatabases(); }
         PG_CATCH();
         {
-            // An error of the launcher's own (reading pg_database, ...): log it and carry
-            // on with the next run.
+            // An error of the launcher's own (reading pg_database, ...): log it, release
+            // what the standard error recovery of a backend would, and carry on with the
+            // next run.  A database whose run it interrupted is reported as failed.
             EmitErrorReport();
             FlushErrorState();
+            LWLockReleaseAll();
+            ConditionVariableCancelSleep();
+            pgstat_report_wait_end();
             AbortOutOfAnyTransaction();
+            if (current_slot >= 0 && StillRunning(current_slot))
+                FinishRun(current_slot, Outcome::kFailed, 0, 0,
+                          "the launcher failed during the run");
+            current_slot = -1;
             current_worker = nullptr;
         }
         PG_END_TRY();
