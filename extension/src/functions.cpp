@@ -107,7 +107,9 @@ int64 TimeoutArgument(FunctionCallInfo fcinfo, int argno, const char *argname, i
 
 // Sets up a materialized result set for a set-returning function.
 ReturnSetInfo *MaterializedResult(FunctionCallInfo fcinfo) {
-    InitMaterializedSRF(fcinfo, 0);
+    // The expected descriptor is the declared result type: taking it saves building one
+    // from the type cache on every call.
+    InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
     return reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 }
 

@@ -124,18 +124,23 @@ Statement delete_by_sub_stmt = {
 // One cleanup batch.  `batch` takes (and locks) up to $2 rows whose cleanup_after has
 // passed, skipping rows another transaction holds, so the cleanup never waits for a
 // request.  (A request that records an access to a row of the batch waits for the
-// batch to commit; batches are small for that reason.)  The DELETE then re-checks the
-// expiry on the row it deletes: if a touch committed after this statement's snapshot,
-// READ COMMITTED's recheck sees the extended expires_at and leaves the row alone.
-// Rows of the batch that are still live (touched since cleanup_after was set) get
+// batch to commit; batches are small for that reason.)  It notes whether each row has
+// expired; the DELETE and the UPDATE then reach their rows by tuple id (a TID scan: no
+// second and third descent of the primary key per row, and the same plan whether the
+// plan cache picks a custom or a generic one), each only the rows it acts on.  Both
+// still re-check the expiry: a row locked here cannot change before we commit, and one
+// whose newest version is not visible to this statement's snapshot is left for the next
+// batch.  Rows that are still live (touched since cleanup_after was set) get
 // cleanup_after = expires_at, so the next runs do not examine them again until then.
 Statement cleanup_stmt = {
-    "WITH batch AS (SELECT id_hash FROM pgsession.sessions WHERE cleanup_after <= $1 "
-    "ORDER BY cleanup_after LIMIT $2 FOR UPDATE SKIP LOCKED), "
-    "gone AS (DELETE FROM pgsession.sessions s USING batch b "
-    "WHERE s.id_hash = b.id_hash AND s.expires_at <= $1 RETURNING 1), "
-    "moved AS (UPDATE pgsession.sessions s SET cleanup_after = s.expires_at FROM batch b "
-    "WHERE s.id_hash = b.id_hash AND s.expires_at > $1 RETURNING 1) "
+    "WITH batch AS (SELECT ctid AS tid, expires_at <= $1 AS expired FROM pgsession.sessions "
+    "WHERE cleanup_after <= $1 ORDER BY cleanup_after LIMIT $2 FOR UPDATE SKIP LOCKED), "
+    "gone AS (DELETE FROM pgsession.sessions "
+    "WHERE ctid = ANY (ARRAY(SELECT tid FROM batch WHERE expired)) AND expires_at <= $1 "
+    "RETURNING 1), "
+    "moved AS (UPDATE pgsession.sessions SET cleanup_after = expires_at "
+    "WHERE ctid = ANY (ARRAY(SELECT tid FROM batch WHERE NOT expired)) AND expires_at > $1 "
+    "RETURNING 1) "
     "SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM gone), "
     "(SELECT count(*) FROM moved)",
     2,
@@ -326,12 +331,15 @@ enum class ReadResult { kAbsent, kLive, kLiveAccessDue };
 // here is a PostgreSQL one, released by the transaction if an error escapes.
 ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, TimestampTz access_due_at_or_before,
                            Tuplestorestate *out, TupleDesc desc) {
-    Oid table_oid = SessionsTableOid();
     CommandCounterIncrement();
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
     // Opening (locking) the table processes pending invalidations: the layout and the
-    // primary key below are current.
-    Relation table = table_open(table_oid, AccessShareLock);
+    // primary key below are current.  The OID of the last call saves the lookup by name;
+    // if that table is gone (its invalidation not yet seen), look it up again.
+    Relation table =
+        OidIsValid(layout.table_oid) ? try_table_open(layout.table_oid, AccessShareLock) : nullptr;
+    if (table == nullptr)
+        table = table_open(SessionsTableOid(), AccessShareLock);
     const SessionsLayout &cols = LayoutOf(table, desc);
     Oid pkey = RelationGetPrimaryKeyIndex(table);
     if (!OidIsValid(pkey))

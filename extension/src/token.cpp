@@ -7,7 +7,7 @@ extern "C" {
 #include "utils/builtins.h"
 }
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 namespace pgsession {
 
@@ -63,12 +63,26 @@ void ValidateId(const text *id, bool isnull, const char *argname) {
 
 void DigestToken(const char *token, int len, TokenDigest &out) {
     SET_VARSIZE(out.varlena_bytes, VARHDRSZ + kDigestLength);
-    // OpenSSL's one-shot SHA256 (the library PostgreSQL itself is built with): it needs
-    // no context to allocate or register, which matters on the path of every request.
-    // It cannot fail for an in-memory buffer; it returns NULL only for a NULL output.
-    static_assert(kDigestLength == SHA256_DIGEST_LENGTH, "a key is a SHA-256 digest");
-    SHA256(reinterpret_cast<const unsigned char *>(token), static_cast<size_t>(len),
-           reinterpret_cast<unsigned char *>(VARDATA(out.varlena_bytes)));
+    // OpenSSL (the library PostgreSQL itself is built with), with the SHA-256
+    // implementation fetched and a digest context allocated once per backend: OpenSSL 3's
+    // one-shot SHA256() looks the implementation up again on every call, which costs
+    // more than hashing a token.  Both live as long as the process (OpenSSL's own heap,
+    // not a memory context); nothing here ereports.
+    static EVP_MD *sha256 = nullptr;
+    static EVP_MD_CTX *context = nullptr;
+    if (sha256 == nullptr)
+        sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (context == nullptr)
+        context = EVP_MD_CTX_new();
+    unsigned int written = 0;
+    if (sha256 == nullptr || context == nullptr ||
+        EVP_DigestInit_ex(context, sha256, nullptr) != 1 ||
+        EVP_DigestUpdate(context, token, static_cast<size_t>(len)) != 1 ||
+        EVP_DigestFinal_ex(context, reinterpret_cast<unsigned char *>(VARDATA(out.varlena_bytes)),
+                           &written) != 1 ||
+        written != kDigestLength)
+        throw Error(ERRCODE_INTERNAL_ERROR,
+                    "could not compute the SHA-256 digest of a session id with OpenSSL");
 }
 
 } // namespace pgsession
