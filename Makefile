@@ -37,7 +37,8 @@ test:
 demo:
 	bash scripts/demo.sh
 
-CXX_SOURCES = $(shell find extension client test bench -name '*.cpp' -o -name '*.hpp' 2>/dev/null)
+# The tracked C++ sources (not build directories' generated files).
+CXX_SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
 
 format:
 	clang-format -i $(CXX_SOURCES)

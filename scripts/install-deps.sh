@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, everything pgsession needs to build, run and test.
-# Run as root (or with sudo) on Debian 12.
+# Run as root (or with sudo) on Debian 12.  With --bench, also what the benchmarks use
+# beyond that (gnuplot for the plot, Redis for the context figures).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
@@ -11,3 +12,6 @@ apt-get install -y --no-install-recommends \
     postgresql-15 postgresql-client-15 postgresql-contrib postgresql-server-dev-15 libpq-dev libssl-dev \
     postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
     libgtest-dev libipc-run-perl clang-format
+if [ "${1:-}" = "--bench" ]; then
+    apt-get install -y --no-install-recommends gnuplot-nox redis-server
+fi

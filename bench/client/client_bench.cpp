@@ -72,10 +72,10 @@ double raw_libpq(const char *conninfo, double seconds, std::mt19937_64 &rng,
         std::vector<std::optional<std::string>> row;
         for (int row_no = 0; row_no < PQntuples(res.get()); row_no++, found++)
             for (int col = 0; col < PQnfields(res.get()); col++)
-                row.emplace_back(PQgetisnull(res.get(), row_no, col)
-                                     ? std::nullopt
-                                     : std::optional<std::string>(
-                                           PQgetvalue(res.get(), row_no, col)));
+                row.emplace_back(
+                    PQgetisnull(res.get(), row_no, col)
+                        ? std::nullopt
+                        : std::optional<std::string>(PQgetvalue(res.get(), row_no, col)));
         return 1;
     });
     if (found == 0)
