@@ -148,7 +148,7 @@ PGSESSION_FUNCTION(pgsession_create) {
 
     TokenDigest key;
     DigestToken(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), key);
-    if (!InsertSession(key, fields, timeouts, Now()))
+    if (!InsertSession(key, PG_ARGISNULL(0), fields, timeouts, Now()))
         throw Error(ERRCODE_UNIQUE_VIOLATION, "a live session with this id already exists")
             .Hint("Omit the id to let session_create generate a unique token.");
     PG_RETURN_TEXT_P(token);

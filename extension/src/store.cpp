@@ -49,10 +49,24 @@ struct Statement {
     SPIPlanPtr plan;
 };
 
-Statement insert_stmt = {
-    "INSERT INTO pgsession.sessions AS s (id_hash, nonce, state, access_token, code_verifier, "
-    "sub, data, created_at, last_accessed_at, expires_at, idle_timeout, absolute_expires_at, "
+#define INSERT_SESSION                                                                             \
+    "INSERT INTO pgsession.sessions AS s (id_hash, nonce, state, access_token, code_verifier, "    \
+    "sub, data, created_at, last_accessed_at, expires_at, idle_timeout, absolute_expires_at, "     \
     "cleanup_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $9) "
+#define INSERT_ARGTYPES                                                                            \
+    {                                                                                              \
+        BYTEAOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,           \
+            TIMESTAMPTZOID, INTERVALOID, TIMESTAMPTZOID                                            \
+    }
+
+// A generated token is 256 random bits: it cannot meet an existing key, so its insert
+// needs no ON CONFLICT clause and the speculative insertion that comes with it.
+Statement insert_new_stmt = {INSERT_SESSION, 11, INSERT_ARGTYPES, nullptr};
+
+// An application-supplied id may be that of an expired session not yet removed, which
+// it replaces; a live one is left alone (no row returned).
+Statement insert_stmt = {
+    INSERT_SESSION
     "ON CONFLICT (id_hash) DO UPDATE SET nonce = EXCLUDED.nonce, state = EXCLUDED.state, "
     "access_token = EXCLUDED.access_token, code_verifier = EXCLUDED.code_verifier, "
     "sub = EXCLUDED.sub, data = EXCLUDED.data, created_at = EXCLUDED.created_at, "
@@ -60,10 +74,7 @@ Statement insert_stmt = {
     "idle_timeout = EXCLUDED.idle_timeout, absolute_expires_at = EXCLUDED.absolute_expires_at, "
     "cleanup_after = EXCLUDED.cleanup_after WHERE s.expires_at <= EXCLUDED.created_at "
     "RETURNING 1",
-    11,
-    {BYTEAOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,
-     TIMESTAMPTZOID, INTERVALOID, TIMESTAMPTZOID},
-    nullptr};
+    11, INSERT_ARGTYPES, nullptr};
 
 // Recording an access writes only last_accessed_at and expires_at, neither of them
 // indexed, so it is a HOT update when the page has room.  GREATEST keeps both monotonic
@@ -214,8 +225,8 @@ void CopyRows(Tuplestorestate *out, TupleDesc desc, int ncolumns) {
 
 } // namespace
 
-bool InsertSession(TokenDigest &key, const FieldValues &fields, const Timeouts &timeouts,
-                   TimestampTz now) {
+bool InsertSession(TokenDigest &key, bool generated, const FieldValues &fields,
+                   const Timeouts &timeouts, TimestampTz now) {
     TimestampTz expires_at = now + timeouts.idle_us;
     TimestampTz absolute_expires_at = timeouts.absolute_us > 0 ? now + timeouts.absolute_us : 0;
     if (timeouts.absolute_us > 0 && absolute_expires_at < expires_at)
@@ -242,7 +253,7 @@ bool InsertSession(TokenDigest &key, const FieldValues &fields, const Timeouts &
         nulls[10] = 'n';
 
     Connect();
-    Execute(insert_stmt, values, nulls, false);
+    Execute(generated ? insert_new_stmt : insert_stmt, values, nulls, false);
     bool inserted = SPI_processed == 1;
     Disconnect();
     return inserted;

@@ -39,9 +39,10 @@ struct Timeouts {
 };
 
 // Inserts a session; an expired session under the same key is replaced.  Returns false,
-// changing nothing, when a live session already has this key.
-bool InsertSession(TokenDigest &key, const FieldValues &fields, const Timeouts &timeouts,
-                   TimestampTz now);
+// changing nothing, when a live session already has this key.  `generated` says the
+// key is that of a token just drawn at random (no other session can have it).
+bool InsertSession(TokenDigest &key, bool generated, const FieldValues &fields,
+                   const Timeouts &timeouts, TimestampTz now);
 
 // Looks a live session up and puts it as one row (the pgsession.session type) into
 // `out`.  When `may_write` and its access was last recorded at or before
