@@ -123,6 +123,15 @@ Datum SubArgument(FunctionCallInfo fcinfo, int argno) {
     return PointerGetDatum(sub);
 }
 
+// Reads a cleanup batch size argument; NULL takes pgsession.cleanup_batch_size.
+int BatchSizeArgument(FunctionCallInfo fcinfo, int argno) {
+    int batch_size = PG_ARGISNULL(argno) ? cleanup_batch_size : PG_GETARG_INT32(argno);
+    if (batch_size < 1 || batch_size > 1000000)
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be between 1 and 1000000")
+            .Detail("It is %d.", batch_size);
+    return batch_size;
+}
+
 } // namespace
 } // namespace pgsession
 
@@ -251,10 +260,7 @@ PGSESSION_FUNCTION(pgsession_delete_by_sub) {
 
 // session_cleanup(batch_size, max_batches) RETURNS bigint: expired sessions removed.
 PGSESSION_FUNCTION(pgsession_cleanup) {
-    int batch_size = PG_ARGISNULL(0) ? cleanup_batch_size : PG_GETARG_INT32(0);
-    if (batch_size < 1 || batch_size > 1000000)
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be between 1 and 1000000")
-            .Detail("It is %d.", batch_size);
+    int batch_size = BatchSizeArgument(fcinfo, 0);
     int max_batches = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
     if (!PG_ARGISNULL(1) && max_batches < 1)
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "max_batches must be at least 1")
@@ -279,10 +285,7 @@ PGSESSION_FUNCTION(pgsession_cleanup) {
 // batch, for session_cleanup_in_batches, which commits after each and must know whether
 // the batch was full (a full batch of live sessions removes nothing, yet more may be due).
 PGSESSION_FUNCTION(pgsession_cleanup_batch) {
-    int batch_size = PG_ARGISNULL(0) ? cleanup_batch_size : PG_GETARG_INT32(0);
-    if (batch_size < 1 || batch_size > 1000000)
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be between 1 and 1000000")
-            .Detail("It is %d.", batch_size);
+    int batch_size = BatchSizeArgument(fcinfo, 0);
     TupleDesc desc;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
         throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "cleanup_batch must return a record");
