@@ -1,10 +1,6 @@
 // The one place where C++ exceptions become PostgreSQL errors (see boundary.hpp).
 #include "pgsession/boundary.hpp"
 
-extern "C" {
-#include "utils/memutils.h"
-}
-
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -36,18 +32,6 @@ Error &Error::Hint(const char *fmt, ...) {
     return *this;
 }
 
-namespace detail {
-
-ErrorData *TakeCurrentError(MemoryContext target) {
-    // CopyErrorData refuses to run in ErrorContext; copy into the caller's context.
-    MemoryContextSwitchTo(target);
-    ErrorData *data = CopyErrorData();
-    FlushErrorState();
-    return data;
-}
-
-} // namespace detail
-
 // What InvokeCpp learnt inside a catch block, kept in plain storage so that the
 // ereport can happen after the catch block (and the exception object) have ended.
 struct CaughtError {
@@ -62,42 +46,30 @@ static void CopyText(char (&dest)[512], const char *src) {
 }
 
 Datum InvokeCpp(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo) {
-    ErrorData *pg_error = nullptr;
     CaughtError caught;
-    bool failed = false;
 
     try {
         return body(fcinfo);
-    } catch (const PgError &e) {
-        pg_error = e.Data();
     } catch (const Error &e) {
-        failed = true;
         caught.sqlstate = e.SqlState();
         CopyText(caught.message, e.what());
         CopyText(caught.detail, e.DetailText());
         CopyText(caught.hint, e.HintText());
     } catch (const std::bad_alloc &) {
-        failed = true;
         caught.sqlstate = ERRCODE_OUT_OF_MEMORY;
         CopyText(caught.message, "out of memory in pgsession");
         caught.detail[0] = caught.hint[0] = '\0';
     } catch (const std::exception &e) {
-        failed = true;
         caught.sqlstate = ERRCODE_INTERNAL_ERROR;
         snprintf(caught.message, sizeof(caught.message), "pgsession internal error: %s", e.what());
         caught.detail[0] = caught.hint[0] = '\0';
     } catch (...) {
-        failed = true;
         caught.sqlstate = ERRCODE_INTERNAL_ERROR;
         CopyText(caught.message, "pgsession internal error: unknown C++ exception");
         caught.detail[0] = caught.hint[0] = '\0';
     }
 
     // No C++ frame of ours is left below this point: it is safe to longjmp.
-    if (pg_error)
-        ReThrowError(pg_error);
-    Assert(failed);
-    (void)failed;
     ereport(ERROR, (errcode(caught.sqlstate), errmsg_internal("%s", caught.message),
                     caught.detail[0] ? errdetail_internal("%s", caught.detail) : 0,
                     caught.hint[0] ? errhint("%s", caught.hint) : 0));

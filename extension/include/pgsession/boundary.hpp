@@ -15,14 +15,10 @@
 //    and every C++ frame are gone) and only then calls ereport(ERROR).
 //  * Our own code reports a user error by throwing pgsession::Error (an SQLSTATE and a
 //    message in fixed buffers, so building it never allocates and never ereports).
-//  * Code that calls into PostgreSQL while C++ objects with destructors are alive wraps
-//    the call in PgCall(), which turns an ereport into a PgError exception carrying the
-//    copied ErrorData.  InvokeCpp re-throws that ErrorData unchanged at the edge, so the
-//    caller sees PostgreSQL's own error (SQLSTATE, message, detail, context).  A caught
-//    PgError must always propagate to the edge: the transaction is not usable after it.
-//  * Everything else in the extension keeps to one rule: only trivially destructible
-//    objects live on the stack across a call that may ereport.  That is why the SQL
-//    functions use plain structs, fixed arrays and palloc'd memory, not std::string.
+//  * The other direction needs no wrapper because of one rule: only trivially
+//    destructible objects live on the stack across a call that may ereport.  That is
+//    why the extension uses plain structs, fixed arrays and palloc'd memory, not
+//    std::string; an ereport then unwinds nothing that C++ would have destroyed.
 #pragma once
 
 extern "C" {
@@ -33,7 +29,6 @@ extern "C" {
 
 #include <cstdarg>
 #include <exception>
-#include <type_traits>
 
 namespace pgsession {
 
@@ -69,60 +64,9 @@ class Error : public std::exception {
     char hint_[512];
 };
 
-// A PostgreSQL error caught by PgCall(): the ErrorData was copied out of ErrorContext
-// (into the memory context current at the call) and the error state flushed.
-class PgError : public std::exception {
-  public:
-    explicit PgError(ErrorData *data) : data_(data) {}
-    const char *what() const noexcept override {
-        return data_ && data_->message ? data_->message : "postgres error";
-    }
-    ErrorData *Data() const {
-        return data_;
-    }
-
-  private:
-    ErrorData *data_;
-};
-
-// Runs fn() and turns an ereport(ERROR) raised inside it into a thrown PgError.
-// fn must not itself leave C++ objects with destructors on the stack across the
-// PostgreSQL calls it makes.
-template <typename Fn> auto PgCall(Fn &&fn) -> decltype(fn());
-
 // Calls an SQL function body and converts any C++ exception into ereport(ERROR) once
 // all C++ frames are gone.  Never returns by exception.
 Datum InvokeCpp(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo);
-
-namespace detail {
-// Copies the current error out of ErrorContext and flushes it; returns the copy.
-ErrorData *TakeCurrentError(MemoryContext target);
-} // namespace detail
-
-template <typename Fn> auto PgCall(Fn &&fn) -> decltype(fn()) {
-    MemoryContext caller_context = CurrentMemoryContext;
-    ErrorData *volatile caught = nullptr;
-    if constexpr (std::is_void_v<decltype(fn())>) {
-        PG_TRY();
-        { fn(); }
-        PG_CATCH();
-        { caught = detail::TakeCurrentError(caller_context); }
-        PG_END_TRY();
-        if (caught)
-            throw PgError(caught);
-    } else {
-        // The result lives outside the PG_TRY block so that no return crosses it.
-        decltype(fn()) result{};
-        PG_TRY();
-        { result = fn(); }
-        PG_CATCH();
-        { caught = detail::TakeCurrentError(caller_context); }
-        PG_END_TRY();
-        if (caught)
-            throw PgError(caught);
-        return result;
-    }
-}
 
 } // namespace pgsession
 
