@@ -11,7 +11,7 @@ apt-get install -y --no-install-recommends \
     build-essential g++ clang-14 llvm-14 make cmake pkg-config python3 perl \
     postgresql-15 postgresql-client-15 postgresql-contrib postgresql-server-dev-15 libpq-dev libssl-dev \
     postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
-    libgtest-dev libipc-run-perl clang-format
+    libgtest-dev libipc-run-perl clang-format pgbouncer
 if [ "${1:-}" = "--bench" ]; then
     apt-get install -y --no-install-recommends gnuplot-nox redis-server
 fi
