@@ -3,7 +3,7 @@
 # line over all of them: "N passed, N failed".
 #
 #   make test                      all suites
-#   PGSESSION_SUITES="sql" make test   only some (packaging, sql, cluster, client)
+#   PGSESSION_SUITES="sql" make test   only some (packaging, sql, cluster, client, upgrade)
 #
 # As root it first installs the extension (make install) and runs the clusters as the
 # `postgres` OS user; otherwise the extension must already be installed.
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 . test/lib/cluster.sh
 
-SUITES=${PGSESSION_SUITES:-"packaging sql cluster client"}
+SUITES=${PGSESSION_SUITES:-"packaging sql cluster client upgrade"}
 TOTAL_PASSED=0
 TOTAL_FAILED=0
 SUMMARY=()
@@ -143,6 +143,23 @@ suite_client() {
     failed=${failed:-0}
     if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
     record client "$passed" "$failed"
+    rm -f "$out"
+}
+
+# Upgrade suite: 0.1.0 as it shipped, then the current build and ALTER EXTENSION UPDATE
+# (test/upgrade/run.sh; it installs the 0.1.0 library for a while, so it runs as root
+# and puts the current build back before it ends).
+suite_upgrade() {
+    log "upgrade suite (test/upgrade)"
+    local out rc passed failed
+    out=$(mktemp)
+    bash test/upgrade/run.sh 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    read -r passed failed < <(sed -nE 's/^upgrade: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$out" | tail -n 1)
+    passed=${passed:-0}
+    failed=${failed:-0}
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    record upgrade "$passed" "$failed"
     rm -f "$out"
 }
 
