@@ -9,6 +9,9 @@
 
 extern "C" {
 #include "postgres.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "parser/scansup.h"
 #include "utils/guc.h"
 }
 
@@ -21,6 +24,101 @@ int cleanup_batch_size = 1000;
 int cleanup_interval_s = 15 * 60; // 15 minutes, as the original design
 char *cleanup_databases = nullptr;
 bool cleanup_worker_enabled = true;
+
+namespace {
+
+const char *SkipSpaces(const char *p) {
+    while (scanner_isspace(*p))
+        p++;
+    return p;
+}
+
+// The check hook of pgsession.databases: a malformed list is refused (ALTER SYSTEM and
+// SET fail with 22023; a reload logs why and keeps the value in force), instead of
+// reaching the launcher, which could only skip every database.
+bool CheckDatabases(char **newval, void **, GucSource) {
+    List *names = NIL;
+    char *problem = nullptr;
+    if (ParseDatabaseList(*newval, &names, &problem)) {
+        list_free_deep(names);
+        return true;
+    }
+    GUC_check_errdetail("%s", problem);
+    GUC_check_errhint("Separate database names with commas, as in 'app, billing'; "
+                      "double-quote a name that contains a comma, a space or a double quote, "
+                      "doubling the double quotes in it.");
+    return false;
+}
+
+} // namespace
+
+bool ParseDatabaseList(const char *value, List **names, char **problem) {
+    *names = NIL;
+    *problem = nullptr;
+    const char *p = SkipSpaces(value ? value : "");
+    if (*p == '\0')
+        return true;
+    for (int entry = 1;; entry++) {
+        StringInfoData name;
+        initStringInfo(&name);
+        if (*p == '"') {
+            // A quoted name: anything up to the closing quote, "" standing for one quote.
+            for (p++;; p++) {
+                if (*p == '\0') {
+                    *problem =
+                        psprintf("Entry %d opens a double quote that is never closed.", entry);
+                    return false;
+                }
+                if (*p == '"' && p[1] != '"')
+                    break;
+                if (*p == '"')
+                    p++;
+                appendStringInfoChar(&name, *p);
+            }
+            p++;
+            if (name.len == 0) {
+                *problem = psprintf("Entry %d is an empty quoted name.", entry);
+                return false;
+            }
+        } else {
+            // An unquoted name: up to a comma, a space or the end.
+            while (*p != '\0' && *p != ',' && !scanner_isspace(*p) && *p != '"')
+                appendStringInfoChar(&name, *p++);
+            if (name.len == 0) {
+                // At a comma (or, after a comma, at the end).
+                *problem = entry == 1   ? pstrdup("The list begins with a comma.")
+                           : *p == '\0' ? pstrdup("The list ends with a comma.")
+                                        : psprintf("Entry %d is empty: two commas follow "
+                                                   "each other.",
+                                                   entry);
+                return false;
+            }
+        }
+        if (name.len >= NAMEDATALEN) {
+            *problem = psprintf("Database name \"%s\" is %d bytes long; a name has at most %d.",
+                                name.data, name.len, NAMEDATALEN - 1);
+            return false;
+        }
+        p = SkipSpaces(p);
+        if (*p != '\0' && *p != ',') {
+            *problem = psprintf("Entry %d, \"%s\", is followed by \"%s\" where a comma or the "
+                                "end of the list should be.",
+                                entry, name.data, p);
+            return false;
+        }
+        bool repeated = false;
+        ListCell *cell;
+        foreach (cell, *names)
+            repeated = repeated || strcmp(static_cast<char *>(lfirst(cell)), name.data) == 0;
+        if (repeated)
+            pfree(name.data);
+        else
+            *names = lappend(*names, name.data);
+        if (*p == '\0')
+            return true;
+        p = SkipSpaces(p + 1);
+    }
+}
 
 void DefineSettings() {
     DefineCustomIntVariable(
@@ -58,7 +156,7 @@ void DefineSettings() {
         "pgsession.databases",
         "Comma-separated list of databases whose expired sessions the worker removes.",
         "A listed database without the pgsession extension is skipped.", &cleanup_databases,
-        "postgres", PGC_SIGHUP, GUC_LIST_INPUT, nullptr, nullptr, nullptr);
+        "postgres", PGC_SIGHUP, GUC_LIST_INPUT, CheckDatabases, nullptr, nullptr);
 
     DefineCustomBoolVariable(
         "pgsession.cleanup_worker", "Whether the background worker removes expired sessions.",

@@ -21,7 +21,20 @@
 // pg_terminate_backend() should get (at server shutdown nothing is restarted anyway); to
 // switch cleanup off, set pgsession.cleanup_worker = off.  SIGHUP only flags a reload.
 // SIGINT (pg_cancel_backend) is ignored by the launcher and cancels the current batch of
-// a worker, which counts as a failed run.  Waits use WL_EXIT_ON_PM_DEATH and handle
+// a worker, which counts as a failed run.  A worker also checks PostmasterIsAlive() per
+// batch.
+//
+// One worker at a time.  A launcher terminated during a run asks its worker to stop, but
+// the worker may take a while (or, stopped, forever), and the postmaster starts the next
+// launcher 10 s later.  So a worker claims shared->worker_pid at its start and releases
+// it in its last exit callback, once its transaction has rolled back; a launcher starts
+// no worker while one holds the claim.  A worker an earlier launcher registered but the
+// postmaster starts only now sees an older generation and exits without running.
+//
+// Settings.  The worker pins what its transactions need (kPinnedSettings) above anything
+// ALTER DATABASE / ALTER ROLE ... SET gave the database's applications, and takes its
+// batch size from the launcher, which connects to no database and so sees only the
+// server's configuration.  Waits use WL_EXIT_ON_PM_DEATH and handle
 // interrupts after every wake-up, which also absorbs the ProcSignalBarrier that
 // DROP DATABASE waits for on PostgreSQL 15.
 //
@@ -49,11 +62,13 @@ extern "C" {
 #include "pgstat.h"
 #include "portability/instr_time.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/bgworker_internals.h"
 #include "postmaster/interrupt.h"
 #include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "storage/pmsignal.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
@@ -61,6 +76,7 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
@@ -75,11 +91,35 @@ constexpr const char *kLauncherType = "pgsession cleanup launcher";
 constexpr const char *kWorkerType = "pgsession cleanup worker";
 // Seconds before the postmaster restarts a launcher that exited with code 1.
 constexpr int kLauncherRestartSeconds = 10;
-// Databases whose state shared memory keeps; a longer list is served all the same.
-constexpr int kMaxDatabases = 64;
-// A worker gives up waiting for a table lock after this long (the run fails and the next
-// one tries again), so that DDL on one database cannot hold up the others' cleanup.
-constexpr const char *kWorkerLockTimeout = "10s";
+// Shared memory keeps the state of max(kMinSlots, twice the databases listed at server
+// start) databases.  A reload may list more: those are cleaned all the same, and
+// session_stats() says they are not tracked.
+constexpr int kMinSlots = 64;
+// A batch that runs longer than this fails (its row locks hold up the requests that touch
+// those sessions); the next run tries again.
+constexpr int kWorkerStatementTimeoutMs = 5 * 60 * 1000;
+
+// What the worker's transactions need, whatever ALTER DATABASE / ALTER ROLE ... SET gave
+// the database's applications: read-write READ COMMITTED transactions, its own timeouts
+// (a lock held longer than 10 s by DDL on the table fails the run, so that one database
+// cannot hold up the others' cleanup), errors that end the run rather than the process.
+// synchronous_commit is off because removing expired sessions can be redone at will: a
+// crash that loses the last batches' commits only leaves them for the next run, and not
+// waiting for a WAL flush per batch makes the cleanup several times faster.
+struct PinnedSetting {
+    const char *name;
+    const char *value;
+};
+constexpr PinnedSetting kPinnedSettings[] = {
+    {"default_transaction_isolation", "read committed"},
+    {"default_transaction_read_only", "off"},
+    {"default_transaction_deferrable", "off"},
+    {"statement_timeout", "5min"}, // kWorkerStatementTimeoutMs, armed per batch below
+    {"lock_timeout", "10s"},
+    {"synchronous_commit", "off"},
+    {"exit_on_error", "off"},
+    {"session_replication_role", "origin"},
+};
 
 // How the last finished run of a database ended.
 enum class Outcome : int {
@@ -106,23 +146,47 @@ struct DatabaseSlot {
     char message[256];   // the error of a failed run
 };
 
-// The worker's shared state.  Every field is read and written under `mutex`, held only
-// for plain copies (never across a call that may ereport or wait).
+// The worker's shared state, followed by slot_count + 1 DatabaseSlots: one per tracked
+// database, and a last one the launcher lends to each untracked database in turn.  Every
+// field is read and written under `mutex`, held only for plain copies (never across a
+// call that may ereport or wait).
 struct SharedState {
     slock_t mutex;
-    pid_t launcher_pid;
-    TimestampTz next_run_at; // 0 when no run is scheduled (worker off)
-    DatabaseSlot slots[kMaxDatabases];
+    bool launcher_registered; // the postmaster accepted the launcher at preload
+    pid_t launcher_pid;       // 0 when no launcher runs
+    TimestampTz launcher_exited_at;
+    uint64 launcher_generation; // one more at every launcher start
+    TimestampTz next_run_at;    // 0 when no run is scheduled (worker off)
+    // The one worker that may run at any time: its PID (0: none) and slot.  It sets them
+    // itself at start and clears them in its last exit callback, after its transaction
+    // has been rolled back.
+    pid_t worker_pid;
+    int worker_slot;
+    int slot_count;
 };
 
+// What the launcher hands a worker in bgw_extra.
+struct WorkerArgs {
+    Oid database;
+    int batch_size;             // the server's pgsession.cleanup_batch_size
+    uint64 launcher_generation; // of the launcher that started it
+};
+static_assert(sizeof(WorkerArgs) <= BGW_EXTRALEN, "WorkerArgs must fit in bgw_extra");
+
 SharedState *shared = nullptr;
+DatabaseSlot *slots = nullptr;
 shmem_request_hook_type prev_shmem_request_hook = nullptr;
 shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
+// Set in the postmaster at preload, copied to shared memory when it is created.
+bool launcher_registered = false;
+int planned_slot_count = kMinSlots;
 
 // The worker the launcher is waiting for, so that it can stop it when told to exit.
 BackgroundWorkerHandle *current_worker = nullptr;
 // The shared-memory slot of the database being cleaned, -1 between databases.
 int current_slot = -1;
+// This launcher's generation.
+uint64 launcher_generation = 0;
 
 // One database of pgsession.databases as the launcher resolved it for a run.
 struct Target {
@@ -130,13 +194,32 @@ struct Target {
     bool exists;
     bool allows_connections;
     Oid oid;
-    int slot; // index into shared->slots, -1 when they are all taken
+    int slot;         // index into slots; the lent last one when not tracked
+    bool tracked;     // has a slot of its own
+    Outcome previous; // not tracked: how its last run ended, as this launcher remembers
 };
+
+// How the last runs of untracked databases ended, so that a lasting condition is logged
+// once per launcher, not every run (TopMemoryContext).
+struct Remembered {
+    char name[NAMEDATALEN];
+    Outcome outcome;
+};
+Remembered *untracked = nullptr;
+int untracked_count = 0;
+
+Size SharedSize(int slot_count) {
+    return add_size(MAXALIGN(sizeof(SharedState)), mul_size(slot_count + 1, sizeof(DatabaseSlot)));
+}
 
 void RequestSharedMemory() {
     if (prev_shmem_request_hook)
         prev_shmem_request_hook();
-    RequestAddinShmemSpace(MAXALIGN(sizeof(SharedState)));
+    List *names = NIL;
+    char *problem = nullptr;
+    if (ParseDatabaseList(cleanup_databases, &names, &problem))
+        planned_slot_count = Max(kMinSlots, 2 * list_length(names));
+    RequestAddinShmemSpace(SharedSize(planned_slot_count));
 }
 
 void StartupSharedMemory() {
@@ -145,11 +228,15 @@ void StartupSharedMemory() {
     bool found;
     LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
     shared = static_cast<SharedState *>(
-        ShmemInitStruct("pgsession cleanup worker", sizeof(SharedState), &found));
+        ShmemInitStruct("pgsession cleanup worker", SharedSize(planned_slot_count), &found));
     if (!found) {
-        memset(shared, 0, sizeof(SharedState));
+        memset(shared, 0, SharedSize(planned_slot_count));
         SpinLockInit(&shared->mutex);
+        shared->slot_count = planned_slot_count;
+        shared->launcher_registered = launcher_registered;
     }
+    slots = reinterpret_cast<DatabaseSlot *>(reinterpret_cast<char *>(shared) +
+                                             MAXALIGN(sizeof(SharedState)));
     LWLockRelease(AddinShmemInitLock);
 }
 
@@ -200,6 +287,7 @@ void LauncherWait(long timeout_ms) {
 void ForgetLauncher(int, Datum) {
     SpinLockAcquire(&shared->mutex);
     shared->launcher_pid = 0;
+    shared->launcher_exited_at = GetCurrentTimestamp();
     shared->next_run_at = 0;
     SpinLockRelease(&shared->mutex);
 }
@@ -210,30 +298,18 @@ void PublishNextRun(TimestampTz at) {
     SpinLockRelease(&shared->mutex);
 }
 
-// Splits pgsession.databases into names (copied into the current memory context),
-// dropping repeats.  Returns NIL, with a warning, when the list does not parse.
+// The databases of pgsession.databases (copied into the current memory context).  The
+// check hook keeps a malformed value out, so this only warns in theory.
 List *ListedDatabases() {
-    char *raw = pstrdup(cleanup_databases ? cleanup_databases : "");
     List *names = NIL;
-    if (!SplitGUCList(raw, ',', &names)) {
+    char *problem = nullptr;
+    if (!ParseDatabaseList(cleanup_databases, &names, &problem)) {
         ereport(WARNING,
                 (errmsg("pgsession.databases is not a valid list: \"%s\"", cleanup_databases),
-                 errhint("Separate database names with commas; put a name that "
-                         "contains a comma in double quotes.")));
+                 errdetail("%s", problem)));
         return NIL;
     }
-    List *unique = NIL;
-    ListCell *cell;
-    foreach (cell, names) {
-        char *name = static_cast<char *>(lfirst(cell));
-        bool seen = false;
-        ListCell *other;
-        foreach (other, unique)
-            seen = seen || strcmp(static_cast<char *>(lfirst(other)), name) == 0;
-        if (!seen && name[0] != '\0')
-            unique = lappend(unique, name);
-    }
-    return unique;
+    return names;
 }
 
 // Looks every target up in pg_database, a shared catalog the launcher can read though
@@ -261,45 +337,95 @@ void ResolveTargets(Target *targets, int count) {
     MemoryContextSwitchTo(run_context);
 }
 
-// Gives every target a slot of shared memory: the one it had, else a free one.  Slots of
-// databases no longer listed are freed first.
+// Gives every target a slot of shared memory: the one it had, else a free one, else
+// (not tracked) the lent last one.  Slots of databases no longer listed are freed first.
 void AssignSlots(Target *targets, int count) {
     SpinLockAcquire(&shared->mutex);
-    for (int s = 0; s < kMaxDatabases; s++) {
+    int slot_count = shared->slot_count;
+    for (int s = 0; s < slot_count; s++) {
         bool listed = false;
         for (int i = 0; i < count && !listed; i++)
-            listed = strcmp(shared->slots[s].name, targets[i].name) == 0;
-        if (shared->slots[s].in_use && !listed)
-            memset(&shared->slots[s], 0, sizeof(DatabaseSlot));
+            listed = strcmp(slots[s].name, targets[i].name) == 0;
+        if (slots[s].in_use && !listed)
+            memset(&slots[s], 0, sizeof(DatabaseSlot));
     }
     for (int i = 0; i < count; i++) {
         targets[i].slot = -1;
         int free_slot = -1;
-        for (int s = 0; s < kMaxDatabases && targets[i].slot < 0; s++) {
-            if (shared->slots[s].in_use && strcmp(shared->slots[s].name, targets[i].name) == 0)
+        for (int s = 0; s < slot_count && targets[i].slot < 0; s++) {
+            if (slots[s].in_use && strcmp(slots[s].name, targets[i].name) == 0)
                 targets[i].slot = s;
-            else if (!shared->slots[s].in_use && free_slot < 0)
+            else if (!slots[s].in_use && free_slot < 0)
                 free_slot = s;
         }
         if (targets[i].slot < 0 && free_slot >= 0) {
-            DatabaseSlot &slot = shared->slots[free_slot];
+            DatabaseSlot &slot = slots[free_slot];
             slot.in_use = true;
             strlcpy(slot.name, targets[i].name, sizeof(slot.name));
             targets[i].slot = free_slot;
         }
-        if (targets[i].slot >= 0)
-            shared->slots[targets[i].slot].oid = targets[i].oid;
+        targets[i].tracked = targets[i].slot >= 0;
+        if (targets[i].tracked)
+            slots[targets[i].slot].oid = targets[i].oid;
+        else
+            targets[i].slot = slot_count;
     }
+    SpinLockRelease(&shared->mutex);
+
+    for (int i = 0; i < count; i++) {
+        targets[i].previous = Outcome::kNone;
+        for (int r = 0; r < untracked_count && !targets[i].tracked; r++)
+            if (strcmp(untracked[r].name, targets[i].name) == 0)
+                targets[i].previous = untracked[r].outcome;
+    }
+}
+
+// Lends the last slot to an untracked target for its run, with the outcome of its
+// previous run.
+void LendSlot(const Target &target) {
+    SpinLockAcquire(&shared->mutex);
+    DatabaseSlot &slot = slots[target.slot];
+    memset(&slot, 0, sizeof(DatabaseSlot));
+    slot.in_use = true;
+    strlcpy(slot.name, target.name, sizeof(slot.name));
+    slot.oid = target.oid;
+    slot.outcome = target.previous;
     SpinLockRelease(&shared->mutex);
 }
 
-// Records how a run of the database in `slot` ended (-1: no slot) and returns how the
-// previous one had ended, so that a lasting condition is logged once, not every run.
-Outcome FinishRun(int slot, Outcome outcome, int64 removed, int64 batches, const char *message) {
-    if (slot < 0)
-        return Outcome::kNone;
+Outcome SlotOutcome(int slot) {
     SpinLockAcquire(&shared->mutex);
-    DatabaseSlot &s = shared->slots[slot];
+    Outcome outcome = slots[slot].outcome;
+    SpinLockRelease(&shared->mutex);
+    return outcome;
+}
+
+// Keeps the outcomes of this run's untracked targets for the next run.
+void RememberUntracked(const Target *targets, int count) {
+    int n = 0;
+    for (int i = 0; i < count; i++)
+        n += targets[i].tracked ? 0 : 1;
+    Remembered *kept = n == 0 ? nullptr
+                              : static_cast<Remembered *>(MemoryContextAllocZero(
+                                    TopMemoryContext, sizeof(Remembered) * n));
+    n = 0;
+    for (int i = 0; i < count; i++) {
+        if (targets[i].tracked)
+            continue;
+        strlcpy(kept[n].name, targets[i].name, NAMEDATALEN);
+        kept[n++].outcome = targets[i].previous;
+    }
+    if (untracked)
+        pfree(untracked);
+    untracked = kept;
+    untracked_count = n;
+}
+
+// Records how a run of the database in `slot` ended and returns how the previous one had
+// ended, so that a lasting condition is logged once, not every run.
+Outcome FinishRun(int slot, Outcome outcome, int64 removed, int64 batches, const char *message) {
+    SpinLockAcquire(&shared->mutex);
+    DatabaseSlot &s = slots[slot];
     Outcome previous = s.outcome;
     s.running = false;
     s.outcome = outcome;
@@ -313,21 +439,66 @@ Outcome FinishRun(int slot, Outcome outcome, int64 removed, int64 batches, const
 }
 
 void MarkRunning(int slot) {
-    if (slot < 0)
-        return;
     SpinLockAcquire(&shared->mutex);
-    shared->slots[slot].running = true;
-    shared->slots[slot].started_at = GetCurrentTimestamp();
+    slots[slot].running = true;
+    slots[slot].started_at = GetCurrentTimestamp();
     SpinLockRelease(&shared->mutex);
 }
 
 bool StillRunning(int slot) {
-    if (slot < 0)
-        return false;
     SpinLockAcquire(&shared->mutex);
-    bool running = shared->slots[slot].running;
+    bool running = slots[slot].running;
     SpinLockRelease(&shared->mutex);
     return running;
+}
+
+// Runs marked as started whose worker is gone (a previous launcher exited during them)
+// are reported as failed.
+void ForgetStaleRuns() {
+    TimestampTz now = GetCurrentTimestamp();
+    SpinLockAcquire(&shared->mutex);
+    for (int s = 0; s <= shared->slot_count; s++) {
+        DatabaseSlot &slot = slots[s];
+        if (!slot.running || (shared->worker_pid != 0 && shared->worker_slot == s))
+            continue;
+        slot.running = false;
+        slot.outcome = Outcome::kFailed;
+        slot.finished_at = now;
+        slot.removed = 0;
+        slot.batches = 0;
+        strlcpy(slot.message, "the launcher exited during the run", sizeof(slot.message));
+    }
+    SpinLockRelease(&shared->mutex);
+}
+
+// Waits until no worker runs: one started by a previous launcher may still be finishing
+// its batch (or be stopped), and two workers must never clean at the same time.
+void WaitForPreviousWorker(const char *dbname) {
+    bool waited = false;
+    for (;;) {
+        SpinLockAcquire(&shared->mutex);
+        pid_t pid = shared->worker_pid;
+        SpinLockRelease(&shared->mutex);
+        if (pid == 0)
+            break;
+        if (kill(pid, 0) != 0 && errno == ESRCH) {
+            // Gone without its exit callback: only a crash does that, and then the
+            // postmaster reinitializes shared memory anyway.
+            SpinLockAcquire(&shared->mutex);
+            if (shared->worker_pid == pid)
+                shared->worker_pid = 0;
+            SpinLockRelease(&shared->mutex);
+            continue;
+        }
+        if (!waited)
+            ereport(LOG, (errmsg("%s: waiting for the previous worker (PID %d) to exit before "
+                                 "starting the worker for database \"%s\"",
+                                 kLauncherType, (int)pid, dbname)));
+        waited = true;
+        LauncherWait(100);
+    }
+    if (waited)
+        ForgetStaleRuns();
 }
 
 // Describes one of our background workers.  Both kinds connect (the launcher to no
@@ -348,11 +519,14 @@ void DescribeWorker(BackgroundWorker &worker, const char *function, const char *
 
 // Starts the worker for one database and waits until it has exited.
 void RunWorker(const Target &target) {
+    WaitForPreviousWorker(target.name);
+
     BackgroundWorker worker;
     DescribeWorker(worker, "pgsession_cleanup_worker_main", kWorkerType, BGW_NEVER_RESTART);
     snprintf(worker.bgw_name, BGW_MAXLEN, "%s for database %s", kWorkerType, target.name);
     worker.bgw_main_arg = Int32GetDatum(target.slot);
-    memcpy(worker.bgw_extra, &target.oid, sizeof(Oid));
+    WorkerArgs args = {target.oid, cleanup_batch_size, launcher_generation};
+    memcpy(worker.bgw_extra, &args, sizeof(args));
     worker.bgw_notify_pid = MyProcPid;
 
     MarkRunning(target.slot);
@@ -400,8 +574,8 @@ void LogSkipped(const Target &target, Outcome outcome, const char *why, const ch
              errhint("%s", hint)));
 }
 
-// One run: every database of pgsession.databases, one after the other.  Allocates in
-// the current (per-run) memory context.
+// One run: every database of pgsession.databases, one after the other, until a reload
+// turns the worker off.  Allocates in the current (per-run) memory context.
 void RunAllDatabases() {
     List *names = ListedDatabases();
     int count = list_length(names);
@@ -415,6 +589,10 @@ void RunAllDatabases() {
 
     for (int i = 0; i < count; i++) {
         HandleLauncherInterrupts();
+        if (!cleanup_worker_enabled)
+            break;
+        if (!targets[i].tracked)
+            LendSlot(targets[i]);
         if (!targets[i].exists)
             LogSkipped(targets[i], Outcome::kNoDatabase, "it does not exist",
                        "Create it or remove it from pgsession.databases.");
@@ -423,7 +601,10 @@ void RunAllDatabases() {
                        "Remove it from pgsession.databases.");
         else
             RunWorker(targets[i]);
+        if (!targets[i].tracked)
+            targets[i].previous = SlotOutcome(targets[i].slot);
     }
+    RememberUntracked(targets, count);
 }
 
 // Runs one batch in the current transaction through the error boundary: a C++
@@ -447,8 +628,9 @@ CleanupBatchResult RunBatch(TimestampTz now, int batch_size) {
     return batch_call.result;
 }
 
-// Removes the expired sessions of the database this worker is connected to.
-void CleanupDatabase(int slot) {
+// Removes the expired sessions of the database this worker is connected to, in batches
+// of `batch_size`.
+void CleanupDatabase(int slot, int batch_size) {
     char dbname[NAMEDATALEN];
 
     SetCurrentStatementStartTimestamp();
@@ -470,7 +652,6 @@ void CleanupDatabase(int slot) {
 
     // Every batch removes what was due when the run started, so a run always ends.
     TimestampTz now = GetCurrentTimestamp();
-    int batch_size = cleanup_batch_size;
     volatile int64 removed = 0;
     volatile int64 batches = 0;
     volatile bool failed = false;
@@ -483,11 +664,17 @@ void CleanupDatabase(int slot) {
     {
         for (;;) {
             CHECK_FOR_INTERRUPTS();
+            // Nobody would see the outcome, and a new server may be starting over the
+            // same data directory: stop within one batch.
+            if (!PostmasterIsAlive())
+                proc_exit(1);
             SetCurrentStatementStartTimestamp();
             StartTransactionCommand();
             PushActiveSnapshot(GetTransactionSnapshot());
             pgstat_report_activity(STATE_RUNNING, "pgsession cleanup batch");
+            enable_timeout_after(STATEMENT_TIMEOUT, kWorkerStatementTimeoutMs);
             CleanupBatchResult batch = RunBatch(now, batch_size);
+            disable_timeout(STATEMENT_TIMEOUT, false);
             PopActiveSnapshot();
             CommitTransactionCommand();
             batches = batches + 1;
@@ -500,6 +687,7 @@ void CleanupDatabase(int slot) {
     {
         // Log the error as it is, roll the open batch back, and record the failure; the
         // launcher's next run tries again.  Committed batches stay done.
+        disable_timeout(STATEMENT_TIMEOUT, false);
         EmitErrorReport();
         MemoryContextSwitchTo(TopMemoryContext);
         ErrorData *error = CopyErrorData();
@@ -533,12 +721,32 @@ void CleanupDatabase(int slot) {
                     batches == 1 ? "" : "es", ms)));
 }
 
+// The worker's last exit callback (after the rollback of its transaction and the release
+// of its locks): from now on another worker may start.
+void ReleaseWorkerClaim(int, Datum) {
+    SpinLockAcquire(&shared->mutex);
+    if (shared->worker_pid == MyProcPid)
+        shared->worker_pid = 0;
+    SpinLockRelease(&shared->mutex);
+}
+
+// Pins what the worker's transactions need (see kPinnedSettings), above any source a
+// database or role setting can have; and the server's batch size, which the launcher
+// passed, for anything that reads the setting.
+void PinWorkerSettings(int batch_size) {
+    for (const PinnedSetting &setting : kPinnedSettings)
+        SetConfigOption(setting.name, setting.value, PGC_SUSET, PGC_S_OVERRIDE);
+    char value[16];
+    snprintf(value, sizeof(value), "%d", batch_size);
+    SetConfigOption("pgsession.cleanup_batch_size", value, PGC_SUSET, PGC_S_OVERRIDE);
+}
+
 const char *OutcomeText(const DatabaseSlot &slot) {
     if (slot.running)
         return "running";
     switch (slot.outcome) {
     case Outcome::kNone:
-        return nullptr;
+        return "waiting for its first run";
     case Outcome::kOk:
         return "ok";
     case Outcome::kFailed:
@@ -549,6 +757,34 @@ const char *OutcomeText(const DatabaseSlot &slot) {
         return psprintf("skipped: %s", slot.message);
     }
     return nullptr;
+}
+
+// Whether the current database is in pgsession.databases (as this backend last read it).
+bool CurrentDatabaseListed() {
+    char *name = get_database_name(MyDatabaseId);
+    List *names = NIL;
+    char *problem = nullptr;
+    bool listed = false;
+    if (name && ParseDatabaseList(cleanup_databases, &names, &problem)) {
+        ListCell *cell;
+        foreach (cell, names)
+            listed = listed || strcmp(static_cast<char *>(lfirst(cell)), name) == 0;
+    }
+    return listed;
+}
+
+// Whether the postmaster accepted the launcher: RegisterBackgroundWorker() only logs
+// when it refuses one (max_worker_processes reached).
+bool LauncherRegistered() {
+    // ilist.h's iteration macros do not compile as C++.
+    for (slist_node *node = BackgroundWorkerList.head.next; node != nullptr; node = node->next) {
+        const RegisteredBgWorker *rw = reinterpret_cast<const RegisteredBgWorker *>(
+            reinterpret_cast<char *>(node) - offsetof(RegisteredBgWorker, rw_lnode));
+        if (strcmp(rw->rw_worker.bgw_library_name, "pgsession") == 0 &&
+            strcmp(rw->rw_worker.bgw_function_name, "pgsession_launcher_main") == 0)
+            return true;
+    }
+    return false;
 }
 
 } // namespace
@@ -562,6 +798,7 @@ void RegisterCleanupWorker() {
     BackgroundWorker launcher;
     DescribeWorker(launcher, "pgsession_launcher_main", kLauncherType, kLauncherRestartSeconds);
     RegisterBackgroundWorker(&launcher);
+    launcher_registered = LauncherRegistered();
 }
 
 } // namespace pgsession
@@ -579,10 +816,14 @@ extern "C" void pgsession_launcher_main(Datum) {
     BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
     SetApplicationName(kLauncherType);
 
+    // A new generation: a worker that an earlier launcher asked for and that starts only
+    // now will not run.
     SpinLockAcquire(&shared->mutex);
     shared->launcher_pid = MyProcPid;
+    launcher_generation = ++shared->launcher_generation;
     SpinLockRelease(&shared->mutex);
     before_shmem_exit(ForgetLauncher, 0);
+    ForgetStaleRuns();
     LogSettings("started");
 
     // Everything a run allocates goes here and is freed at the start of the next run.
@@ -636,27 +877,41 @@ extern "C" void pgsession_launcher_main(Datum) {
 // A worker: one run over the database whose OID the launcher put in bgw_extra, then exit.
 extern "C" void pgsession_cleanup_worker_main(Datum arg) {
     int slot = DatumGetInt32(arg);
-    Oid dboid;
-    memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+    WorkerArgs args;
+    memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
-    // FATAL (and no restart: BGW_NEVER_RESTART) if the database was dropped meanwhile.
-    BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
-    SetApplicationName(kWorkerType);
-    SetConfigOption("lock_timeout", kWorkerLockTimeout, PGC_SUSET, PGC_S_SESSION);
-    // Removing expired sessions can be redone at will: a crash that loses the last
-    // batches' commits only leaves them for the next run.  Not waiting for a WAL flush
-    // per batch makes the cleanup several times faster on a durable server.
-    SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_SESSION);
 
-    CleanupDatabase(slot);
+    // At most one worker at a time, and only for the launcher that asked for it.
+    SpinLockAcquire(&shared->mutex);
+    pid_t other = shared->worker_pid;
+    bool current = shared->launcher_generation == args.launcher_generation;
+    if (other == 0 && current) {
+        shared->worker_pid = MyProcPid;
+        shared->worker_slot = slot;
+    }
+    SpinLockRelease(&shared->mutex);
+    if (other != 0 || !current) {
+        ereport(LOG, (errmsg("%s: not cleaning database %u: %s", kWorkerType, args.database,
+                             other != 0 ? "another worker is running"
+                                        : "the launcher that started it has exited")));
+        proc_exit(0);
+    }
+    on_shmem_exit(ReleaseWorkerClaim, 0);
+
+    // FATAL (and no restart: BGW_NEVER_RESTART) if the database was dropped meanwhile.
+    BackgroundWorkerInitializeConnectionByOid(args.database, InvalidOid, 0);
+    SetApplicationName(kWorkerType);
+    PinWorkerSettings(args.batch_size);
+
+    CleanupDatabase(slot, args.batch_size);
     proc_exit(0);
 }
 
 // pgsession.cleanup_worker_state(): the worker's shared state for the current database;
-// session_stats() adds the session counts.  All NULL but last_run_result without the
-// preload.
+// session_stats() adds the session counts.  last_run_result says why when no worker
+// cleans the database.
 PGSESSION_FUNCTION(pgsession_cleanup_worker_state) {
     TupleDesc desc;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
@@ -676,29 +931,35 @@ PGSESSION_FUNCTION(pgsession_cleanup_worker_state) {
     } else if (RecoveryInProgress()) {
         result = "no worker: the server is in recovery; it starts after promotion";
     } else {
-        pid_t pid;
-        TimestampTz next_run_at;
+        SharedState state;
         DatabaseSlot slot;
-        bool served = false;
+        bool found = false;
+        int found_index = -1;
+        int used = 0;
         SpinLockAcquire(&shared->mutex);
-        pid = shared->launcher_pid;
-        next_run_at = shared->next_run_at;
-        for (int s = 0; s < kMaxDatabases && !served; s++) {
-            if (shared->slots[s].in_use && shared->slots[s].oid == MyDatabaseId) {
-                slot = shared->slots[s];
-                served = true;
+        state = *shared;
+        for (int s = 0; s < shared->slot_count; s++) {
+            used += slots[s].in_use ? 1 : 0;
+            if (!found && slots[s].in_use && slots[s].oid == MyDatabaseId) {
+                slot = slots[s];
+                found = true;
+                found_index = s;
             }
         }
         SpinLockRelease(&shared->mutex);
+        bool listed = CurrentDatabaseListed();
+        bool worker_running =
+            found && slot.running && state.worker_pid != 0 && state.worker_slot == found_index;
 
-        if (pid != 0) {
-            values[kPid] = Int32GetDatum(pid);
+        if (state.launcher_pid != 0) {
+            values[kPid] = Int32GetDatum(state.launcher_pid);
             nulls[kPid] = false;
         }
-        if (!served) {
-            result = "not served: the database is not in pgsession.databases";
-        } else {
-            result = OutcomeText(slot);
+        if (state.next_run_at != 0 && listed) {
+            values[kNextRunAt] = TimestampTzGetDatum(state.next_run_at);
+            nulls[kNextRunAt] = false;
+        }
+        if (found) {
             if (slot.started_at != 0) {
                 values[kStartedAt] = TimestampTzGetDatum(slot.started_at);
                 nulls[kStartedAt] = false;
@@ -711,11 +972,35 @@ PGSESSION_FUNCTION(pgsession_cleanup_worker_state) {
             }
             values[kRemovedTotal] = Int64GetDatum(slot.removed_total);
             nulls[kRemovedTotal] = false;
-            if (next_run_at != 0) {
-                values[kNextRunAt] = TimestampTzGetDatum(next_run_at);
-                nulls[kNextRunAt] = false;
-            }
         }
+
+        if (!listed && !worker_running)
+            result = "not served: the database is not in pgsession.databases";
+        else if (!state.launcher_registered)
+            result = psprintf("no worker: the launcher could not be registered at server start "
+                              "(max_worker_processes = %d is too low); raise it and restart "
+                              "the server",
+                              max_worker_processes);
+        else if (worker_running)
+            result = "running";
+        else if (state.launcher_pid == 0 && state.launcher_exited_at == 0)
+            result = "no worker: the launcher has not started yet";
+        else if (state.launcher_pid == 0)
+            result =
+                psprintf("no worker: the launcher is not running (it exited at %s; the "
+                         "postmaster starts it again %d s after its exit)",
+                         timestamptz_to_str(state.launcher_exited_at), kLauncherRestartSeconds);
+        else if (!cleanup_worker_enabled)
+            result = "no worker: pgsession.cleanup_worker is off";
+        else if (found)
+            result = OutcomeText(slot);
+        else if (used >= state.slot_count)
+            result = psprintf("not tracked: pgsession.databases lists more databases than the %d "
+                              "whose state shared memory keeps (sized at server start); the "
+                              "database is cleaned all the same, restart the server to track it",
+                              state.slot_count);
+        else
+            result = "waiting for its first run";
     }
     if (result) {
         values[kResult] = CStringGetTextDatum(result);

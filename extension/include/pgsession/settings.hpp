@@ -1,6 +1,8 @@
 // Every pgsession.* setting, defined in one place (settings.cpp).
 #pragma once
 
+struct List; // PostgreSQL's list (nodes/pg_list.h)
+
 namespace pgsession {
 
 // Session lifetime settings (seconds).  Read at each call, so SET, ALTER ROLE/DATABASE
@@ -18,6 +20,12 @@ extern bool cleanup_worker_enabled; // pgsession.cleanup_worker (background work
 // Upper bound of every timeout, as a setting and per session: one year.  Longer than that
 // is treated as a mistake rather than a wish.
 constexpr int kMaxTimeoutSeconds = 365 * 24 * 60 * 60;
+
+// Splits a value of pgsession.databases into its database names (palloc'd strings in
+// the current memory context, repeats dropped; an empty value is an empty list).  Returns
+// false when the value is malformed, with what is wrong in *problem (palloc'd): the check
+// hook refuses such a value, so the setting in force always parses.
+bool ParseDatabaseList(const char *value, List **names, char **problem);
 
 // Defines the settings and reserves the pgsession.* prefix.
 void DefineSettings();
