@@ -29,7 +29,8 @@ CREATE TABLE pgsession.sessions (
     created_at          timestamptz NOT NULL,
     last_accessed_at    timestamptz NOT NULL,
     -- When the session expires: the earlier of last_accessed_at + idle_timeout and
-    -- absolute_expires_at.  Only ever moves forward.
+    -- absolute_expires_at.  Recording an access only moves it forward; a save or an
+    -- update that shortens a timeout may move it back (and cleanup_after with it).
     expires_at          timestamptz NOT NULL,
     idle_timeout        interval NOT NULL,
     -- created_at + the absolute timeout; NULL when the session has no absolute limit.
@@ -42,7 +43,8 @@ CREATE TABLE pgsession.sessions (
     -- bloat the index.  cleanup_after is set to expires_at at creation and left alone by
     -- every access, so recording one writes only unindexed columns and stays HOT
     -- (fillfactor below leaves the room on the page).  Since expires_at never moves
-    -- back, every expired session has cleanup_after <= now(): the cleanup finds them all
+    -- back (and when a save or an update of the timeouts moves it back, cleanup_after
+    -- follows it down), every expired session has cleanup_after <= now(): the cleanup finds them all
     -- through this index, deletes those whose expires_at has passed, and moves
     -- cleanup_after up to expires_at for the few that were touched since, so each
     -- active session costs the cleanup one index update per timeout, not one per access.
@@ -124,6 +126,26 @@ CREATE FUNCTION session_create(
 COMMENT ON FUNCTION session_create(text, text, text, text, text, text, jsonb, interval, interval) IS
 'Creates a session and returns its token (a new 256-bit base64url token when id is NULL); timeouts NULL take pgsession.idle_timeout / pgsession.absolute_timeout';
 
+-- A framework's store (express-session, Django, Spring Session, Rails) saves a session
+-- whole under an id it chose and sets its lifetime from the cookie: one statement,
+-- race-free under concurrent saves of one id (they wait for each other; none fails).
+CREATE FUNCTION session_save(
+    id               text,
+    data             jsonb,
+    sub              text DEFAULT NULL,
+    idle_timeout     interval DEFAULT NULL,
+    absolute_timeout interval DEFAULT NULL,
+    nonce            text DEFAULT NULL,
+    state            text DEFAULT NULL,
+    code_verifier    text DEFAULT NULL,
+    access_token     text DEFAULT NULL
+) RETURNS timestamptz
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_save';
+COMMENT ON FUNCTION session_save(text, jsonb, text, interval, interval, text, text, text, text) IS
+'Creates or replaces, whole, the session with this application-chosen id and returns its expiry; a live session keeps its created_at, and its idle timeout and absolute expiry unless given; an expired one is replaced as new';
+
 -- session_get runs on every request, so it has no SET clause: applying one costs about
 -- 5% of a request (measured with pgbench against a plain prepared SELECT).  It needs
 -- none: its usual path reads the index directly and resolves no name through
@@ -134,44 +156,46 @@ CREATE FUNCTION session_get(id text) RETURNS SETOF pgsession.session
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER ROWS 1
     AS 'MODULE_PATHNAME', 'pgsession_get';
 COMMENT ON FUNCTION session_get(text) IS
-'Returns the live session with this token (no row when unknown or expired) and records the access at most once per pgsession.touch_interval; search_path is pinned by the library, not by a SET clause';
+'Returns the live session with this token (no row when unknown, expired or malformed) and records the access at most once per pgsession.touch_interval and at least once per half idle timeout, never waiting for another writer; search_path is pinned by the library, not by a SET clause';
 
 CREATE FUNCTION session_touch(id text) RETURNS timestamptz
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_touch';
 COMMENT ON FUNCTION session_touch(text) IS
-'Records an access now and extends the idle expiry; returns the new expires_at, NULL when unknown or expired';
+'Records an access now and extends the idle expiry; returns the new expires_at, NULL when unknown, expired or malformed';
 
 CREATE FUNCTION session_update(
-    id            text,
-    nonce         text DEFAULT NULL,
-    state         text DEFAULT NULL,
-    code_verifier text DEFAULT NULL,
-    access_token  text DEFAULT NULL,
-    sub           text DEFAULT NULL,
-    data          jsonb DEFAULT NULL,
-    clear         text[] DEFAULT NULL
+    id               text,
+    nonce            text DEFAULT NULL,
+    state            text DEFAULT NULL,
+    code_verifier    text DEFAULT NULL,
+    access_token     text DEFAULT NULL,
+    sub              text DEFAULT NULL,
+    data             jsonb DEFAULT NULL,
+    clear            text[] DEFAULT NULL,
+    idle_timeout     interval DEFAULT NULL,
+    absolute_timeout interval DEFAULT NULL
 ) RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_update';
-COMMENT ON FUNCTION session_update(text, text, text, text, text, text, jsonb, text[]) IS
-'Changes the given (non-NULL) fields of a live session and sets the fields named in clear to NULL; returns whether a live session was updated';
+COMMENT ON FUNCTION session_update(text, text, text, text, text, text, jsonb, text[], interval, interval) IS
+'Changes the given (non-NULL) fields of a live session, sets the fields named in clear to NULL, and changes its idle timeout and absolute timeout (measured from created_at; 0 for none) where given, which counts as an access; returns whether a live session was updated';
 
 CREATE FUNCTION session_delete(id text) RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_delete';
 COMMENT ON FUNCTION session_delete(text) IS
-'Removes the session with this token; returns whether it was live';
+'Removes the session with this token; returns whether it was live (false for a malformed token)';
 
 CREATE FUNCTION session_rotate(id text) RETURNS text
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_rotate';
 COMMENT ON FUNCTION session_rotate(text) IS
-'Gives a live session a new token and returns it (NULL when unknown or expired); the old token stops working at once';
+'Gives a live session a new token and returns it (NULL when unknown, expired or malformed); the old token stops working at once';
 
 -- section: administrative functions (no EXECUTE for PUBLIC; grant where needed)
 

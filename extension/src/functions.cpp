@@ -37,25 +37,36 @@ constexpr int kFieldLimits[kFieldCount] = {
     1024 * 1024, // data (jsonb, bytes)
 };
 
-// Argument positions of the fields in session_create and session_update, by Field.
+// Argument positions of the fields, by Field: in session_create and session_update
+// (id first, then nonce, state, code_verifier, access_token, sub, data), and in
+// session_save (id, data, sub, idle_timeout, absolute_timeout, then the OIDC fields).
 constexpr int kFieldArg[kFieldCount] = {1, 2, 4, 3, 5, 6};
+constexpr int kSaveFieldArg[kFieldCount] = {5, 6, 8, 7, 2, 1};
 
 TimestampTz Now() {
     return GetCurrentStatementStartTimestamp();
 }
 
-// Checks the session id in argument `argno` and returns its digest.
-void IdArgument(FunctionCallInfo fcinfo, int argno, const char *argname, TokenDigest &key) {
+// Reads the token in argument `argno` that names a session to look up, and puts its
+// digest in `key`.  NULL is an error (a caller's mistake: there is nothing to look up);
+// a token that cannot be a session id returns false, changing nothing: tokens come from
+// untrusted cookies, and a garbage cookie means "no session", not an error.
+bool LookupArgument(FunctionCallInfo fcinfo, int argno, TokenDigest &key) {
     bool isnull = PG_ARGISNULL(argno);
     text *id = isnull ? nullptr : PG_GETARG_TEXT_PP(argno);
-    ValidateId(id, isnull, argname);
+    if (isnull)
+        ValidateId(id, isnull, "id"); // throws
+    if (!IsWellFormedId(id))
+        return false;
     DigestToken(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), key);
+    return true;
 }
 
-// Reads the six field arguments, checking their limits; NULL means "not given".
-void FieldArguments(FunctionCallInfo fcinfo, FieldValues &fields) {
+// Reads the six field arguments (at the positions `args` gives, by Field), checking
+// their limits; NULL means "not given".
+void FieldArguments(FunctionCallInfo fcinfo, const int (&args)[kFieldCount], FieldValues &fields) {
     for (int f = 0; f < kFieldCount; f++) {
-        int argno = kFieldArg[f];
+        int argno = args[f];
         fields.given[f] = !PG_ARGISNULL(argno);
         fields.isnull[f] = PG_ARGISNULL(argno);
         fields.value[f] = (Datum)0;
@@ -74,6 +85,8 @@ void FieldArguments(FunctionCallInfo fcinfo, FieldValues &fields) {
             fields.value[f] = PointerGetDatum(data);
         } else {
             text *value = PG_GETARG_TEXT_PP(argno);
+            // Characters of the database's encoding (in SQL_ASCII, which has no notion of
+            // characters, bytes).
             int chars = pg_mbstrlen_with_len(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
             if (chars > kFieldLimits[f])
                 throw Error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "%s is too long", kFieldNames[f])
@@ -103,6 +116,24 @@ int64 TimeoutArgument(FunctionCallInfo fcinfo, int argno, const char *argname, i
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is longer than one year", argname)
             .Detail("Timeouts are limited to 365 days.");
     return int64(us);
+}
+
+// Reads the timeout arguments of session_save or session_update (idle at `argno`,
+// absolute after it).  A NULL one is not given: the session keeps its own (a new session
+// takes the setting).  Arguments past the function's own (a 0.1.0 session_update) are
+// not given either.
+TimeoutChange TimeoutChangeArguments(FunctionCallInfo fcinfo, int argno) {
+    TimeoutChange change;
+    change.idle_given = PG_NARGS() > argno && !PG_ARGISNULL(argno);
+    change.absolute_given = PG_NARGS() > argno + 1 && !PG_ARGISNULL(argno + 1);
+    change.value.idle_us =
+        change.idle_given ? TimeoutArgument(fcinfo, argno, "idle_timeout", idle_timeout_s, false)
+                          : int64(idle_timeout_s) * USECS_PER_SEC;
+    change.value.absolute_us =
+        change.absolute_given
+            ? TimeoutArgument(fcinfo, argno + 1, "absolute_timeout", absolute_timeout_s, true)
+            : int64(absolute_timeout_s) * USECS_PER_SEC;
+    return change;
 }
 
 // Sets up a materialized result set for a set-returning function.
@@ -150,7 +181,7 @@ PGSESSION_FUNCTION(pgsession_create) {
         ValidateId(token, false, "id");
     }
     FieldValues fields;
-    FieldArguments(fcinfo, fields);
+    FieldArguments(fcinfo, kFieldArg, fields);
     Timeouts timeouts;
     timeouts.idle_us = TimeoutArgument(fcinfo, 7, "idle_timeout", idle_timeout_s, false);
     timeouts.absolute_us = TimeoutArgument(fcinfo, 8, "absolute_timeout", absolute_timeout_s, true);
@@ -163,36 +194,54 @@ PGSESSION_FUNCTION(pgsession_create) {
     PG_RETURN_TEXT_P(token);
 }
 
+// session_save(id, data, sub, idle_timeout, absolute_timeout, nonce, state,
+//              code_verifier, access_token) RETURNS timestamptz: creates or replaces the
+// session with this (application-chosen) id, whole, and returns its expiry.
+PGSESSION_FUNCTION(pgsession_save) {
+    if (!PG_ARGISNULL(0))
+        ValidateId(PG_GETARG_TEXT_PP(0), false, "id");
+    else
+        ValidateId(nullptr, true, "id");
+    text *id = PG_GETARG_TEXT_PP(0);
+    FieldValues fields;
+    FieldArguments(fcinfo, kSaveFieldArg, fields);
+    TimeoutChange timeouts = TimeoutChangeArguments(fcinfo, 3);
+    TokenDigest key;
+    DigestToken(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), key);
+    PG_RETURN_TIMESTAMPTZ(SaveSession(key, fields, timeouts, Now()));
+}
+
 // session_get(id) RETURNS SETOF pgsession.session: zero or one row.
 PGSESSION_FUNCTION(pgsession_get) {
     TokenDigest key;
-    IdArgument(fcinfo, 0, "id", key);
+    bool well_formed = LookupArgument(fcinfo, 0, key);
     ReturnSetInfo *rsinfo = MaterializedResult(fcinfo);
-    TimestampTz now = Now();
+    if (!well_formed)
+        return (Datum)0;
     // On a hot standby, or in a read-only transaction, only read.
     bool may_write = !RecoveryInProgress() && !XactReadOnly;
-    LoadSession(key, now, may_write, now - int64(touch_interval_s) * USECS_PER_SEC,
-                rsinfo->setResult, rsinfo->setDesc);
+    LoadSession(key, Now(), may_write, int64(touch_interval_s) * USECS_PER_SEC, rsinfo->setResult,
+                rsinfo->setDesc);
     return (Datum)0;
 }
 
 // session_touch(id) RETURNS timestamptz: the new expiry, NULL when unknown or expired.
 PGSESSION_FUNCTION(pgsession_touch) {
     TokenDigest key;
-    IdArgument(fcinfo, 0, "id", key);
     TimestampTz expires_at;
-    if (!TouchSession(key, Now(), &expires_at))
+    if (!LookupArgument(fcinfo, 0, key) || !TouchSession(key, Now(), &expires_at))
         PG_RETURN_NULL();
     PG_RETURN_TIMESTAMPTZ(expires_at);
 }
 
-// session_update(id, nonce, state, code_verifier, access_token, sub, data, clear)
-// RETURNS boolean
+// session_update(id, nonce, state, code_verifier, access_token, sub, data, clear,
+//                idle_timeout, absolute_timeout) RETURNS boolean (0.1.0 has no timeouts)
 PGSESSION_FUNCTION(pgsession_update) {
     TokenDigest key;
-    IdArgument(fcinfo, 0, "id", key);
+    bool well_formed = LookupArgument(fcinfo, 0, key);
     FieldValues fields;
-    FieldArguments(fcinfo, fields);
+    FieldArguments(fcinfo, kFieldArg, fields);
+    TimeoutChange timeouts = TimeoutChangeArguments(fcinfo, 8);
 
     if (!PG_ARGISNULL(7)) {
         ArrayType *clear = PG_GETARG_ARRAYTYPE_P(7);
@@ -219,13 +268,17 @@ PGSESSION_FUNCTION(pgsession_update) {
             fields.isnull[f] = true;
         }
     }
-    PG_RETURN_BOOL(UpdateSession(key, fields, Now()));
+    // The arguments are checked first: a bad value is an error even for an unknown id.
+    if (!well_formed)
+        PG_RETURN_BOOL(false);
+    PG_RETURN_BOOL(UpdateSession(key, fields, timeouts, Now()));
 }
 
 // session_delete(id) RETURNS boolean: whether a live session was removed.
 PGSESSION_FUNCTION(pgsession_delete) {
     TokenDigest key;
-    IdArgument(fcinfo, 0, "id", key);
+    if (!LookupArgument(fcinfo, 0, key))
+        PG_RETURN_BOOL(false);
     PG_RETURN_BOOL(DeleteSession(key, Now()));
 }
 
@@ -234,7 +287,8 @@ PGSESSION_FUNCTION(pgsession_delete) {
 // within it).
 PGSESSION_FUNCTION(pgsession_rotate) {
     TokenDigest old_key;
-    IdArgument(fcinfo, 0, "id", old_key);
+    if (!LookupArgument(fcinfo, 0, old_key))
+        PG_RETURN_NULL();
     char generated[kTokenLength + 1];
     GenerateToken(generated);
     TokenDigest new_key;
@@ -269,10 +323,14 @@ PGSESSION_FUNCTION(pgsession_cleanup) {
     // Every batch counts towards max_batches, including one that only moved live
     // sessions' cleanup_after forward: it locked rows too, and max_batches bounds how
     // many rows one call keeps locked until its transaction ends.
+    // All batches run in this transaction: each starts where the one before stopped,
+    // rather than reading again past the rows the one before deleted (still in the index,
+    // and not yet dead to everyone).
     TimestampTz now = Now();
+    TimestampTz resume = DT_NOBEGIN;
     int64 removed = 0;
     for (int batches = 1;; batches++) {
-        CleanupBatchResult batch = CleanupBatch(now, batch_size);
+        CleanupBatchResult batch = CleanupBatch(now, batch_size, &resume);
         removed += batch.removed;
         if (batch.examined < batch_size || (max_batches > 0 && batches >= max_batches))
             break;

@@ -1,6 +1,9 @@
-// The session store: all SQL that touches pgsession.sessions, as plans prepared once
-// per backend and kept for its lifetime (SPI_keepplan).  The plan cache replans them
-// by itself after DDL such as DROP/CREATE EXTENSION.
+// The session store: every read and write of pgsession.sessions.  Writes are SQL, as
+// plans prepared once per backend and kept for its lifetime (SPI_keepplan; the plan
+// cache replans them by itself after DDL such as DROP/CREATE EXTENSION).  Two paths go
+// to the table directly instead: session_get's lookup by primary key (ReadLiveSession)
+// and the cleanup's scan of its index, which deletes through the table access method
+// without waiting (CleanupBatch).
 //
 // Every statement names its objects with their schema, so it means the same whatever
 // search_path the caller has; the SQL functions also pin search_path, and the worker
@@ -15,9 +18,12 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "storage/lmgr.h"
+#include "utils/array.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
@@ -35,17 +41,14 @@ const char *const kFieldNames[kFieldCount] = {"nonce",         "state", "access_
 
 namespace {
 
-// The columns of the pgsession.session type, in its order.
-#define SESSION_COLUMNS                                                                            \
-    "nonce, state, access_token, code_verifier, sub, data, created_at, expires_at, "               \
-    "last_accessed_at, absolute_expires_at"
-constexpr int kSessionColumns = 10;
+// Most attributes a result row may have (the arrays that hold one are this long).
+constexpr int kMaxResultColumns = 64;
 
 // A statement and, once prepared, its saved plan.
 struct Statement {
     const char *sql;
     int nargs;
-    Oid argtypes[16];
+    Oid argtypes[20];
     SPIPlanPtr plan;
 };
 
@@ -76,6 +79,35 @@ Statement insert_stmt = {
     "RETURNING 1",
     11, INSERT_ARGTYPES, nullptr};
 
+// Creates or replaces a session in one statement (session_save).  ON CONFLICT DO UPDATE
+// makes concurrent saves of one key wait for each other instead of failing.  A live
+// session ($8 is now) keeps created_at, and its idle timeout ($12: given) and absolute
+// expiry ($13: given, then measured from created_at: $14, NULL for none) unless given;
+// an expired one is replaced whole by the new session's values ($9 to $11).
+// cleanup_after may only go down (to a shorter expiry), never above the expiry.
+#define SAVE_LIVE "s.expires_at > $8"
+#define SAVE_IDLE "(CASE WHEN " SAVE_LIVE " AND NOT $12 THEN s.idle_timeout ELSE $10 END)"
+#define SAVE_ABSOLUTE                                                                              \
+    "(CASE WHEN NOT (" SAVE_LIVE ") THEN $11 WHEN $13 THEN s.created_at + $14 "                    \
+    "ELSE s.absolute_expires_at END)"
+#define SAVE_EXPIRES "LEAST($8 + " SAVE_IDLE ", " SAVE_ABSOLUTE ")"
+Statement save_stmt = {
+    INSERT_SESSION
+    "ON CONFLICT (id_hash) DO UPDATE SET nonce = EXCLUDED.nonce, state = EXCLUDED.state, "
+    "access_token = EXCLUDED.access_token, code_verifier = EXCLUDED.code_verifier, "
+    "sub = EXCLUDED.sub, data = EXCLUDED.data, "
+    "created_at = CASE WHEN " SAVE_LIVE " THEN s.created_at ELSE $8 END, "
+    "last_accessed_at = GREATEST(s.last_accessed_at, $8), "
+    "idle_timeout = " SAVE_IDLE ", absolute_expires_at = " SAVE_ABSOLUTE ", "
+    "expires_at = " SAVE_EXPIRES ", "
+    "cleanup_after = CASE WHEN " SAVE_LIVE " THEN LEAST(s.cleanup_after, " SAVE_EXPIRES ") "
+    "ELSE " SAVE_EXPIRES " END "
+    "RETURNING expires_at",
+    14,
+    {BYTEAOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,
+     TIMESTAMPTZOID, INTERVALOID, TIMESTAMPTZOID, BOOLOID, BOOLOID, INTERVALOID},
+    nullptr};
+
 // Recording an access writes only last_accessed_at and expires_at, neither of them
 // indexed, so it is a HOT update when the page has room.  GREATEST keeps both monotonic
 // when two calls with slightly different clocks race.
@@ -84,8 +116,8 @@ Statement insert_stmt = {
     "expires_at = GREATEST(expires_at, LEAST($2 + idle_timeout, absolute_expires_at)) "            \
     "WHERE id_hash = $1 AND expires_at > $2 "
 
-Statement touch_get_stmt = {
-    RECORD_ACCESS "RETURNING " SESSION_COLUMNS, 2, {BYTEAOID, TIMESTAMPTZOID}, nullptr};
+// session_get, once it holds the row's lock (see ReadLiveSession).
+Statement record_access_stmt = {RECORD_ACCESS, 2, {BYTEAOID, TIMESTAMPTZOID}, nullptr};
 
 Statement touch_stmt = {
     RECORD_ACCESS "RETURNING expires_at", 2, {BYTEAOID, TIMESTAMPTZOID}, nullptr};
@@ -93,18 +125,32 @@ Statement touch_stmt = {
 // One plan for every combination of changed fields: $odd says whether the field
 // changes, the next parameter is its new value.  Assigning a column its own value keeps
 // the update HOT-eligible, since PostgreSQL compares the indexed values themselves.
-Statement update_stmt = {"UPDATE pgsession.sessions SET "
-                         "nonce = CASE WHEN $3 THEN $4 ELSE nonce END, "
-                         "state = CASE WHEN $5 THEN $6 ELSE state END, "
-                         "access_token = CASE WHEN $7 THEN $8 ELSE access_token END, "
-                         "code_verifier = CASE WHEN $9 THEN $10 ELSE code_verifier END, "
-                         "sub = CASE WHEN $11 THEN $12 ELSE sub END, "
-                         "data = CASE WHEN $13 THEN $14 ELSE data END "
-                         "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1",
-                         14,
-                         {BYTEAOID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID,
-                          TEXTOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID, JSONBOID},
-                         nullptr};
+// Timeouts: $15 says the idle timeout changes (to $16), $17 the absolute one (to
+// created_at + $18, NULL for none); either counts as an access, so the expiry is
+// recomputed from now ($2) and cleanup_after follows it down when it is shorter.
+#define UPDATE_TIMEOUTS "($15 OR $17)"
+#define UPDATE_IDLE "(CASE WHEN $15 THEN $16 ELSE idle_timeout END)"
+#define UPDATE_ABSOLUTE "(CASE WHEN $17 THEN created_at + $18 ELSE absolute_expires_at END)"
+#define UPDATE_EXPIRES "LEAST($2 + " UPDATE_IDLE ", " UPDATE_ABSOLUTE ")"
+Statement update_stmt = {
+    "UPDATE pgsession.sessions SET "
+    "nonce = CASE WHEN $3 THEN $4 ELSE nonce END, "
+    "state = CASE WHEN $5 THEN $6 ELSE state END, "
+    "access_token = CASE WHEN $7 THEN $8 ELSE access_token END, "
+    "code_verifier = CASE WHEN $9 THEN $10 ELSE code_verifier END, "
+    "sub = CASE WHEN $11 THEN $12 ELSE sub END, "
+    "data = CASE WHEN $13 THEN $14 ELSE data END, "
+    "idle_timeout = " UPDATE_IDLE ", absolute_expires_at = " UPDATE_ABSOLUTE ", "
+    "last_accessed_at = CASE WHEN " UPDATE_TIMEOUTS " THEN GREATEST(last_accessed_at, $2) "
+    "ELSE last_accessed_at END, "
+    "expires_at = CASE WHEN " UPDATE_TIMEOUTS " THEN " UPDATE_EXPIRES " ELSE expires_at END, "
+    "cleanup_after = CASE WHEN " UPDATE_TIMEOUTS " THEN LEAST(cleanup_after, " UPDATE_EXPIRES ") "
+    "ELSE cleanup_after END "
+    "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1",
+    18,
+    {BYTEAOID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID,
+     TEXTOID, BOOLOID, TEXTOID, BOOLOID, JSONBOID, BOOLOID, INTERVALOID, BOOLOID, INTERVALOID},
+    nullptr};
 
 Statement delete_stmt = {
     "DELETE FROM pgsession.sessions WHERE id_hash = $1 RETURNING expires_at > $2",
@@ -132,31 +178,16 @@ Statement delete_by_sub_stmt = {
     {TEXTOID, TIMESTAMPTZOID},
     nullptr};
 
-// One cleanup batch.  `batch` takes (and locks) up to $2 rows whose cleanup_after has
-// passed, skipping rows another transaction holds, so the cleanup never waits for a
-// request.  (A request that records an access to a row of the batch waits for the
-// batch to commit; batches are small for that reason.)  It notes whether each row has
-// expired; the DELETE and the UPDATE then reach their rows by tuple id (a TID scan: no
-// second and third descent of the primary key per row, and the same plan whether the
-// plan cache picks a custom or a generic one), each only the rows it acts on.  Both
-// still re-check the expiry: a row locked here cannot change before we commit, and one
-// whose newest version is not visible to this statement's snapshot is left for the next
-// batch.  Rows that are still live (touched since cleanup_after was set) get
-// cleanup_after = expires_at, so the next runs do not examine them again until then.
-Statement cleanup_stmt = {
-    "WITH batch AS (SELECT ctid AS tid, expires_at <= $1 AS expired FROM pgsession.sessions "
-    "WHERE cleanup_after <= $1 ORDER BY cleanup_after LIMIT $2 FOR UPDATE SKIP LOCKED), "
-    "gone AS (DELETE FROM pgsession.sessions "
-    "WHERE ctid = ANY (ARRAY(SELECT tid FROM batch WHERE expired)) AND expires_at <= $1 "
-    "RETURNING 1), "
-    "moved AS (UPDATE pgsession.sessions SET cleanup_after = expires_at "
-    "WHERE ctid = ANY (ARRAY(SELECT tid FROM batch WHERE NOT expired)) AND expires_at > $1 "
-    "RETURNING 1) "
-    "SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM gone), "
-    "(SELECT count(*) FROM moved)",
-    2,
-    {TIMESTAMPTZOID, INT4OID},
-    nullptr};
+// The live rows of a cleanup batch, which CleanupBatch has locked: their cleanup_after
+// moves up to their expiry, so the next runs do not examine them again until then
+// (the expiry is re-checked: it cannot have changed while we hold the lock, but it is
+// the statement that must not act on a row that expired).  A TID scan: no descent of
+// the primary key per row.
+Statement reschedule_stmt = {"UPDATE pgsession.sessions SET cleanup_after = expires_at "
+                             "WHERE ctid = ANY ($1) AND expires_at > $2",
+                             2,
+                             {TIDARRAYOID, TIMESTAMPTZOID},
+                             nullptr};
 
 // Connects to SPI for the lifetime of one store call.
 void Connect() {
@@ -210,47 +241,77 @@ Datum Column(uint64 row, int col) {
     return d;
 }
 
-// Copies the first `ncolumns` columns of every result row into a tuplestore.
-void CopyRows(Tuplestorestate *out, TupleDesc desc, int ncolumns) {
-    Datum values[kSessionColumns];
-    bool nulls[kSessionColumns];
-    Assert(ncolumns <= kSessionColumns && desc->natts == ncolumns);
+// Throws the error for a result type whose layout this library cannot fill.
+[[noreturn]] void LayoutMismatch(const char *what, const char *name) {
+    throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "the result type of a pgsession function does not match what the library "
+                "returns")
+        .Detail(what, name)
+        .Hint("The installed SQL objects do not match the library: run ALTER EXTENSION "
+              "pgsession UPDATE, or reinstall the extension.");
+}
+
+// Copies every result row of the last SPI statement into a tuplestore of type `desc`,
+// which must have the same columns (names aside) as the statement's result.
+void CopyRows(Tuplestorestate *out, TupleDesc desc) {
+    TupleDesc from = SPI_tuptable->tupdesc;
+    if (desc->natts != from->natts || desc->natts > kMaxResultColumns)
+        LayoutMismatch("It has %s columns where the library returns a different number.",
+                       psprintf("%d", desc->natts));
+    for (int col = 0; col < desc->natts; col++)
+        if (TupleDescAttr(desc, col)->atttypid != TupleDescAttr(from, col)->atttypid)
+            LayoutMismatch("Column \"%s\" has another type than the library returns.",
+                           NameStr(TupleDescAttr(desc, col)->attname));
+    Datum values[kMaxResultColumns];
+    bool nulls[kMaxResultColumns];
     for (uint64 row = 0; row < SPI_processed; row++) {
-        for (int col = 0; col < ncolumns; col++)
-            values[col] =
-                SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1, &nulls[col]);
+        for (int col = 0; col < desc->natts; col++)
+            values[col] = SPI_getbinval(SPI_tuptable->vals[row], from, col + 1, &nulls[col]);
         tuplestore_putvalues(out, desc, values, nulls);
     }
+}
+
+// A timeout interval that holds microseconds only (see InsertSession).
+Interval MicrosecondsInterval(int64 us) {
+    Interval span = {us, 0, 0};
+    return span;
+}
+
+// The parameters of INSERT_SESSION ($1 to $11) for a new session, in values[0..10] and
+// nulls[0..10] (SPI's ' ' / 'n'); `idle` receives the idle timeout the values point to.
+void NewSessionParameters(TokenDigest &key, const FieldValues &fields, const Timeouts &timeouts,
+                          TimestampTz now, Interval &idle, Datum *values, char *nulls) {
+    TimestampTz expires_at = now + timeouts.idle_us;
+    TimestampTz absolute_expires_at = timeouts.absolute_us > 0 ? now + timeouts.absolute_us : 0;
+    if (timeouts.absolute_us > 0 && absolute_expires_at < expires_at)
+        expires_at = absolute_expires_at;
+    // Only the microsecond part is used: the idle timeout is shown as a plain duration.
+    idle = MicrosecondsInterval(timeouts.idle_us);
+
+    values[0] = key.AsDatum();
+    nulls[0] = ' ';
+    for (int f = 0; f < kFieldCount; f++) {
+        values[1 + f] = fields.value[f];
+        nulls[1 + f] = fields.isnull[f] ? 'n' : ' ';
+    }
+    values[7] = TimestampTzGetDatum(now);
+    values[8] = TimestampTzGetDatum(expires_at);
+    values[9] = IntervalPGetDatum(&idle);
+    values[10] = TimestampTzGetDatum(absolute_expires_at);
+    memset(nulls + 7, ' ', 4);
+    if (timeouts.absolute_us == 0)
+        nulls[10] = 'n';
 }
 
 } // namespace
 
 bool InsertSession(TokenDigest &key, bool generated, const FieldValues &fields,
                    const Timeouts &timeouts, TimestampTz now) {
-    TimestampTz expires_at = now + timeouts.idle_us;
-    TimestampTz absolute_expires_at = timeouts.absolute_us > 0 ? now + timeouts.absolute_us : 0;
-    if (timeouts.absolute_us > 0 && absolute_expires_at < expires_at)
-        expires_at = absolute_expires_at;
-
-    // Only the microsecond part is used: the idle timeout is shown as a plain duration.
-    Interval idle = {timeouts.idle_us, 0, 0};
-
+    Interval idle;
     Datum values[11];
     char nulls[12];
-    memset(nulls, ' ', sizeof(nulls));
+    NewSessionParameters(key, fields, timeouts, now, idle, values, nulls);
     nulls[11] = '\0';
-    values[0] = key.AsDatum();
-    for (int f = 0; f < kFieldCount; f++) {
-        values[1 + f] = fields.value[f];
-        if (fields.isnull[f])
-            nulls[1 + f] = 'n';
-    }
-    values[7] = TimestampTzGetDatum(now);
-    values[8] = TimestampTzGetDatum(expires_at);
-    values[9] = IntervalPGetDatum(&idle);
-    values[10] = TimestampTzGetDatum(absolute_expires_at);
-    if (timeouts.absolute_us == 0)
-        nulls[10] = 'n';
 
     Connect();
     Execute(generated ? insert_new_stmt : insert_stmt, values, nulls, false);
@@ -259,31 +320,65 @@ bool InsertSession(TokenDigest &key, bool generated, const FieldValues &fields,
     return inserted;
 }
 
+TimestampTz SaveSession(TokenDigest &key, const FieldValues &fields, const TimeoutChange &timeouts,
+                        TimestampTz now) {
+    // $1 to $11: the session as new; $12 to $14 say what a live one keeps.
+    Interval idle;
+    Interval absolute = MicrosecondsInterval(timeouts.value.absolute_us);
+    Datum values[14];
+    char nulls[15];
+    NewSessionParameters(key, fields, timeouts.value, now, idle, values, nulls);
+    memset(nulls + 11, ' ', 3);
+    nulls[14] = '\0';
+    values[11] = BoolGetDatum(timeouts.idle_given);
+    values[12] = BoolGetDatum(timeouts.absolute_given);
+    values[13] = IntervalPGetDatum(&absolute);
+    if (timeouts.value.absolute_us == 0)
+        nulls[13] = 'n';
+
+    Connect();
+    Execute(save_stmt, values, nulls, false);
+    if (SPI_processed != 1)
+        throw Error(ERRCODE_INTERNAL_ERROR, "session_save wrote no row");
+    TimestampTz result = DatumGetTimestampTz(Column(0, 1));
+    Disconnect();
+    return result;
+}
+
 namespace {
 
-// Where the columns of pgsession.session are in pgsession.sessions.  Cached per backend
-// and dropped by a relcache invalidation of the table (ALTER TABLE in an upgrade script,
-// DROP/CREATE EXTENSION, ...); looked up again with the table locked.  The primary key
-// index is not cached: the relcache keeps it current through REINDEX CONCURRENTLY.
+// Where pgsession.sessions keeps what the direct reads need, and how the attributes of
+// the result type (pgsession.session) map to its columns, by name.  Cached per backend;
+// dropped by a relcache invalidation of the table or of the result type's relation
+// (ALTER TABLE / ALTER TYPE in an upgrade script, DROP/CREATE EXTENSION, ...), and the
+// result mapping is also checked against the descriptor of every call (number of
+// attributes, their types, dropped ones), so a type that changed under a running
+// backend is mapped again or refused, never misread.  The primary key index is not
+// cached: the relcache keeps it current through REINDEX CONCURRENTLY.
 struct SessionsLayout {
-    Oid table_oid;                       // InvalidOid: look the layout up again
-    AttrNumber columns[kSessionColumns]; // in the order of the pgsession.session type
+    Oid table_oid; // InvalidOid: look the table's columns up again
     AttrNumber last_accessed_at;
     AttrNumber expires_at;
+    AttrNumber idle_timeout;
+    AttrNumber cleanup_after;
+
+    Oid type_relid; // relation of the result type mapped below (InvalidOid: unknown)
+    int natts;      // attributes of the result type, dropped ones included; -1: not mapped
+    Oid types[kMaxResultColumns];          // each attribute's type, InvalidOid when dropped
+    AttrNumber columns[kMaxResultColumns]; // the table column read into it, 0 when dropped
 };
 
-SessionsLayout layout = {InvalidOid, {}, 0, 0};
+SessionsLayout layout = {InvalidOid, 0, 0, 0, 0, InvalidOid, -1, {}, {}};
 bool layout_callback_registered = false;
 
-constexpr const char *kSessionColumnNames[kSessionColumns] = {
-    "nonce", "state",      "access_token", "code_verifier",    "sub",
-    "data",  "created_at", "expires_at",   "last_accessed_at", "absolute_expires_at"};
-
-// Relcache invalidation callback: forgets the layout when the table (or everything) is
-// invalidated.  Runs inside invalidation processing, so it only clears a field.
+// Relcache invalidation callback: forgets the layout when the table, the result type's
+// relation, or everything is invalidated.  Runs inside invalidation processing, so it
+// only clears fields.
 void ForgetLayout(Datum, Oid relid) {
-    if (relid == InvalidOid || relid == layout.table_oid)
+    if (relid == InvalidOid || relid == layout.table_oid || relid == layout.type_relid) {
         layout.table_oid = InvalidOid;
+        layout.natts = -1;
+    }
 }
 
 // The OID of pgsession.sessions, by name (no search_path involved).
@@ -296,7 +391,7 @@ Oid SessionsTableOid() {
     return table;
 }
 
-// Finds column `name` of the table and checks it has the type `desc` gives column c.
+// Finds column `name` of the table and checks that it has type `type`.
 AttrNumber ColumnOf(Relation table, const char *name, Oid type) {
     AttrNumber attnum = get_attnum(RelationGetRelid(table), name);
     if (attnum == InvalidAttrNumber ||
@@ -308,39 +403,127 @@ AttrNumber ColumnOf(Relation table, const char *name, Oid type) {
     return attnum;
 }
 
-// Returns the layout of the (locked) sessions table, looking it up if it changed.
-// `desc` is the pgsession.session type the columns are read into.
-const SessionsLayout &LayoutOf(Relation table, TupleDesc desc) {
+// Returns the layout of the (locked) sessions table, looking its columns up if it changed.
+const SessionsLayout &TableLayout(Relation table) {
     if (!layout_callback_registered) {
         CacheRegisterRelcacheCallback(ForgetLayout, (Datum)0);
         layout_callback_registered = true;
     }
     if (RelationGetRelid(table) != layout.table_oid) {
-        Assert(desc->natts == kSessionColumns);
-        for (int c = 0; c < kSessionColumns; c++)
-            layout.columns[c] =
-                ColumnOf(table, kSessionColumnNames[c], TupleDescAttr(desc, c)->atttypid);
+        layout.natts = -1;
         layout.last_accessed_at = ColumnOf(table, "last_accessed_at", TIMESTAMPTZOID);
         layout.expires_at = ColumnOf(table, "expires_at", TIMESTAMPTZOID);
+        layout.idle_timeout = ColumnOf(table, "idle_timeout", INTERVALOID);
+        layout.cleanup_after = ColumnOf(table, "cleanup_after", TIMESTAMPTZOID);
         layout.table_oid = RelationGetRelid(table);
     }
     return layout;
 }
 
+// Whether the cached result mapping was made for a descriptor like `desc`.
+bool MappedFor(TupleDesc desc) {
+    if (layout.natts != desc->natts)
+        return false;
+    for (int c = 0; c < desc->natts; c++) {
+        Form_pg_attribute att = TupleDescAttr(desc, c);
+        if (layout.types[c] != (att->attisdropped ? InvalidOid : att->atttypid))
+            return false;
+    }
+    return true;
+}
+
+// Returns the layout of the (locked) table with the result type `desc` mapped onto it:
+// every attribute of the type is read from the table column of the same name, which
+// must have the same type.  Anything else is refused with an error that says what.
+const SessionsLayout &ResultLayout(Relation table, TupleDesc desc) {
+    TableLayout(table);
+    if (MappedFor(desc))
+        return layout;
+    layout.natts = -1;
+    if (desc->natts > kMaxResultColumns)
+        LayoutMismatch("It has %s attributes.", psprintf("%d", desc->natts));
+    TupleDesc columns = RelationGetDescr(table);
+    for (int c = 0; c < desc->natts; c++) {
+        Form_pg_attribute att = TupleDescAttr(desc, c);
+        layout.types[c] = InvalidOid;
+        layout.columns[c] = 0;
+        if (att->attisdropped)
+            continue;
+        AttrNumber attnum = get_attnum(RelationGetRelid(table), NameStr(att->attname));
+        if (attnum <= 0)
+            LayoutMismatch("Attribute \"%s\" is not a column of pgsession.sessions.",
+                           NameStr(att->attname));
+        if (TupleDescAttr(columns, attnum - 1)->atttypid != att->atttypid)
+            LayoutMismatch("Attribute \"%s\" has another type than the column of "
+                           "pgsession.sessions.",
+                           NameStr(att->attname));
+        layout.types[c] = att->atttypid;
+        layout.columns[c] = attnum;
+    }
+    layout.type_relid = desc->tdtypeid != RECORDOID ? get_typ_typrelid(desc->tdtypeid) : InvalidOid;
+    layout.natts = desc->natts;
+    return layout;
+}
+
+// An interval as microseconds, months as 30 days (as session timeouts are read).
+int64 IntervalMicroseconds(const Interval *span) {
+    return span->time + int64(span->day) * USECS_PER_DAY +
+           int64(span->month) * DAYS_PER_MONTH * USECS_PER_DAY;
+}
+
+// Whether session_get should record an access now.  It records at most once per
+// pgsession.touch_interval, and at least once per half of the session's own idle timeout:
+// then a session read more often than its idle timeout never expires, whatever the two
+// settings.  (Reads less than half an idle timeout apart: each unrecorded read leaves
+// more than half of the timeout, so the next read finds the session live; reads at
+// least half apart are all due, and recorded.)
+bool AccessDue(TimestampTz last_accessed_at, int64 idle_us, TimestampTz now,
+               int64 touch_interval_us) {
+    int64 every = Min(touch_interval_us, idle_us / 2);
+    return last_accessed_at <= now - every;
+}
+
 // What a direct read found.
-enum class ReadResult { kAbsent, kLive, kLiveAccessDue };
+enum class ReadResult {
+    kAbsent,
+    kLive,         // the row is in `out`
+    kLiveAccessDue // the row is locked by this transaction and not in `out`
+};
+
+// Puts the row in `slot` into `out` as the result type `desc` (mapped by `cols`).
+void PutRow(TupleTableSlot *slot, const SessionsLayout &cols, Tuplestorestate *out,
+            TupleDesc desc) {
+    Datum values[kMaxResultColumns];
+    bool nulls[kMaxResultColumns];
+    for (int c = 0; c < desc->natts; c++) {
+        if (cols.columns[c] == 0) {
+            values[c] = (Datum)0;
+            nulls[c] = true;
+        } else {
+            values[c] = slot_getattr(slot, cols.columns[c], &nulls[c]);
+        }
+    }
+    tuplestore_putvalues(out, desc, values, nulls); // copies the values
+}
 
 // Reads the live session under `key` straight from the primary key index, without SPI
 // or the executor: this is the path of almost every session_get, and the executor's
 // per-query setup would cost more than the lookup itself.  The row goes to `out`
-// unless an access is due, in which case the caller records it (and reads the row
-// back) through SPI.
+// unless an access is due (touch_interval_us < 0: never) and this call could lock the
+// row at once, in which case the caller records the access (and reads the row again).
+//
+// The lock never waits: a row another transaction holds (a session_update not yet
+// committed, another request recording the same access) is returned as read, unrecorded,
+// and so is one written by a transaction that committed after this one's snapshot
+// (under REPEATABLE READ the UPDATE would fail with a serialization error).  Someone
+// else writing the row right now is as good as this access being recorded.
 //
 // Visibility is that of an SPI query in a volatile function: the command counter is
 // advanced and a snapshot taken, so a session created earlier in the same statement is
-// seen.  Relations are opened with AccessShareLock, as a SELECT would.  Every object
-// here is a PostgreSQL one, released by the transaction if an error escapes.
-ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, TimestampTz access_due_at_or_before,
+// seen.  Relations are opened with AccessShareLock, as a SELECT would; RowExclusiveLock
+// is taken before a row is locked, as an UPDATE would.  Every object here is a
+// PostgreSQL one, released by the transaction if an error escapes.
+ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, int64 touch_interval_us,
                            Tuplestorestate *out, TupleDesc desc) {
     CommandCounterIncrement();
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
@@ -351,7 +534,7 @@ ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, TimestampTz access
         OidIsValid(layout.table_oid) ? try_table_open(layout.table_oid, AccessShareLock) : nullptr;
     if (table == nullptr)
         table = table_open(SessionsTableOid(), AccessShareLock);
-    const SessionsLayout &cols = LayoutOf(table, desc);
+    const SessionsLayout &cols = ResultLayout(table, desc);
     Oid pkey = RelationGetPrimaryKeyIndex(table);
     if (!OidIsValid(pkey))
         throw Error(ERRCODE_UNDEFINED_OBJECT, "pgsession.sessions has no primary key");
@@ -368,18 +551,27 @@ ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, TimestampTz access
         bool isnull;
         TimestampTz expires_at = DatumGetTimestampTz(slot_getattr(slot, cols.expires_at, &isnull));
         if (expires_at > now) {
-            TimestampTz last_accessed_at =
-                DatumGetTimestampTz(slot_getattr(slot, cols.last_accessed_at, &isnull));
-            if (last_accessed_at <= access_due_at_or_before) {
-                result = ReadResult::kLiveAccessDue;
-            } else {
-                Datum values[kSessionColumns];
-                bool nulls[kSessionColumns];
-                for (int c = 0; c < kSessionColumns; c++)
-                    values[c] = slot_getattr(slot, cols.columns[c], &nulls[c]);
-                tuplestore_putvalues(out, desc, values, nulls); // copies the values
-                result = ReadResult::kLive;
+            result = ReadResult::kLive;
+            if (touch_interval_us >= 0) {
+                TimestampTz last_accessed_at =
+                    DatumGetTimestampTz(slot_getattr(slot, cols.last_accessed_at, &isnull));
+                int64 idle_us = IntervalMicroseconds(
+                    DatumGetIntervalP(slot_getattr(slot, cols.idle_timeout, &isnull)));
+                if (AccessDue(last_accessed_at, idle_us, now, touch_interval_us)) {
+                    LockRelationOid(RelationGetRelid(table), RowExclusiveLock);
+                    TupleTableSlot *locked = table_slot_create(table, nullptr);
+                    TM_FailureData failure;
+                    ItemPointerData tid = slot->tts_tid;
+                    TM_Result lock =
+                        table_tuple_lock(table, &tid, snapshot, locked, GetCurrentCommandId(true),
+                                         LockTupleNoKeyExclusive, LockWaitSkip, 0, &failure);
+                    ExecDropSingleTupleTableSlot(locked);
+                    if (lock == TM_Ok)
+                        result = ReadResult::kLiveAccessDue;
+                }
             }
+            if (result == ReadResult::kLive)
+                PutRow(slot, cols, out, desc);
         }
     }
 
@@ -393,24 +585,19 @@ ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, TimestampTz access
 
 } // namespace
 
-bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write,
-                 TimestampTz record_if_accessed_before, Tuplestorestate *out, TupleDesc desc) {
-    // Without a write to make, a due access is as good as a recent one.
-    TimestampTz due_at_or_before = may_write ? record_if_accessed_before : DT_NOBEGIN;
-    ReadResult read = ReadLiveSession(key, now, due_at_or_before, out, desc);
+bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write, int64 touch_interval_us,
+                 Tuplestorestate *out, TupleDesc desc) {
+    ReadResult read = ReadLiveSession(key, now, may_write ? touch_interval_us : -1, out, desc);
     if (read != ReadResult::kLiveAccessDue)
         return read == ReadResult::kLive;
 
-    // Record the access and return the row as written.  The session may have been
-    // deleted or have expired in between: then it is absent.
+    // This transaction holds the row's lock: record the access (no wait, no conflict),
+    // then read the row as written.
     Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
     Connect();
-    Execute(touch_get_stmt, values, nullptr, false);
-    bool found = SPI_processed == 1;
-    if (found)
-        CopyRows(out, desc, kSessionColumns);
+    Execute(record_access_stmt, values, nullptr, false);
     Disconnect();
-    return found;
+    return ReadLiveSession(key, now, -1, out, desc) == ReadResult::kLive;
 }
 
 bool TouchSession(TokenDigest &key, TimestampTz now, TimestampTz *expires_at) {
@@ -424,11 +611,14 @@ bool TouchSession(TokenDigest &key, TimestampTz now, TimestampTz *expires_at) {
     return found;
 }
 
-bool UpdateSession(TokenDigest &key, const FieldValues &fields, TimestampTz now) {
-    Datum values[14];
-    char nulls[15];
+bool UpdateSession(TokenDigest &key, const FieldValues &fields, const TimeoutChange &timeouts,
+                   TimestampTz now) {
+    Interval idle = MicrosecondsInterval(timeouts.value.idle_us);
+    Interval absolute = MicrosecondsInterval(timeouts.value.absolute_us);
+    Datum values[18];
+    char nulls[19];
     memset(nulls, ' ', sizeof(nulls));
-    nulls[14] = '\0';
+    nulls[18] = '\0';
     values[0] = key.AsDatum();
     values[1] = TimestampTzGetDatum(now);
     for (int f = 0; f < kFieldCount; f++) {
@@ -437,6 +627,12 @@ bool UpdateSession(TokenDigest &key, const FieldValues &fields, TimestampTz now)
         if (!fields.given[f] || fields.isnull[f])
             nulls[3 + 2 * f] = 'n';
     }
+    values[14] = BoolGetDatum(timeouts.idle_given);
+    values[15] = IntervalPGetDatum(&idle);
+    values[16] = BoolGetDatum(timeouts.absolute_given);
+    values[17] = IntervalPGetDatum(&absolute);
+    if (timeouts.value.absolute_us == 0)
+        nulls[17] = 'n';
     Connect();
     Execute(update_stmt, values, nulls, false);
     bool updated = SPI_processed == 1;
@@ -466,7 +662,7 @@ void ListSessions(Datum sub, TimestampTz now, Tuplestorestate *out, TupleDesc de
     Datum values[2] = {sub, TimestampTzGetDatum(now)};
     Connect();
     Execute(list_stmt, values, nullptr, false);
-    CopyRows(out, desc, desc->natts);
+    CopyRows(out, desc);
     Disconnect();
 }
 
@@ -479,13 +675,108 @@ int64 DeleteSessionsBySub(Datum sub, TimestampTz now) {
     return live;
 }
 
-CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size) {
-    Datum values[2] = {TimestampTzGetDatum(now), Int32GetDatum(batch_size)};
-    Connect();
-    Execute(cleanup_stmt, values, nullptr, false);
-    CleanupBatchResult result = {DatumGetInt64(Column(0, 1)), DatumGetInt64(Column(0, 2)),
-                                 DatumGetInt64(Column(0, 3))};
-    Disconnect();
+namespace {
+
+// Opens the cleanup index of the (locked) table: sessions_cleanup_after_idx, which must
+// be a valid btree whose first column is cleanup_after.
+Relation OpenCleanupIndex(Relation table, AttrNumber cleanup_after) {
+    Oid oid = get_relname_relid("sessions_cleanup_after_idx", RelationGetNamespace(table));
+    if (OidIsValid(oid)) {
+        Relation index = index_open(oid, AccessShareLock);
+        if (index->rd_index->indrelid == RelationGetRelid(table) &&
+            index->rd_index->indnatts >= 1 && index->rd_index->indkey.values[0] == cleanup_after &&
+            index->rd_index->indisvalid && index->rd_rel->relam == BTREE_AM_OID)
+            return index;
+        index_close(index, AccessShareLock);
+    }
+    throw Error(ERRCODE_UNDEFINED_OBJECT,
+                "pgsession.sessions_cleanup_after_idx is missing or not a valid btree index "
+                "on cleanup_after")
+        .Hint("The installed SQL objects do not match the library: reinstall the extension or "
+              "REINDEX INDEX pgsession.sessions_cleanup_after_idx.");
+}
+
+} // namespace
+
+// One cleanup batch, without SPI for the deletes.  The cleanup index gives the rows due
+// (cleanup_after <= now) in order.  An expired row is deleted through the table access
+// method without waiting (wait = false): a row another transaction holds or has
+// updated since our snapshot (a request recording an access right now) comes back as
+// "being modified" or "updated" and is skipped; a row that deletes fine is the newest
+// version, so the expiry we read is the expiry of the row we delete.  A live row (it was
+// accessed since cleanup_after was set) is locked the same way, and all of them are
+// then rescheduled by one TID-scan UPDATE.  No row lock is taken for a delete (the
+// delete itself is the one WAL record per row), nothing waits, and, since only the
+// newest version of a row is ever written, REPEATABLE READ and SERIALIZABLE never
+// see a concurrent update either.
+CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size, TimestampTz *resume) {
+    CommandCounterIncrement();
+    Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
+    Relation table = table_open(SessionsTableOid(), RowExclusiveLock);
+    const SessionsLayout &cols = TableLayout(table);
+    AttrNumber expires_column = cols.expires_at;
+    Relation index = OpenCleanupIndex(table, cols.cleanup_after);
+
+    ScanKeyData keys[2];
+    int nkeys = 0;
+    if (resume != nullptr)
+        ScanKeyInit(&keys[nkeys++], 1, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
+                    TimestampTzGetDatum(*resume));
+    ScanKeyInit(&keys[nkeys++], 1, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE,
+                TimestampTzGetDatum(now));
+    IndexScanDesc scan = index_beginscan(table, index, snapshot, nkeys, 0);
+    index_rescan(scan, keys, nkeys, nullptr, 0);
+    TupleTableSlot *slot = table_slot_create(table, nullptr);
+    TupleTableSlot *locked = table_slot_create(table, nullptr);
+    CommandId cid = GetCurrentCommandId(true);
+
+    CleanupBatchResult result = {0, 0, 0};
+    int live_count = 0;
+    Datum *live = static_cast<Datum *>(palloc(sizeof(Datum) * batch_size));
+    ItemPointerData *live_tids =
+        static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * batch_size));
+    while (result.examined < batch_size && index_getnext_slot(scan, ForwardScanDirection, slot)) {
+        bool isnull;
+        TimestampTz expires_at = DatumGetTimestampTz(slot_getattr(slot, expires_column, &isnull));
+        ItemPointerData tid = slot->tts_tid;
+        TM_FailureData failure;
+        if (expires_at <= now) {
+            TM_Result deleted = table_tuple_delete(table, &tid, cid, snapshot, InvalidSnapshot,
+                                                   false, &failure, false);
+            if (deleted != TM_Ok)
+                continue;
+            result.removed++;
+        } else {
+            TM_Result lock = table_tuple_lock(table, &tid, snapshot, locked, cid,
+                                              LockTupleNoKeyExclusive, LockWaitSkip, 0, &failure);
+            if (lock != TM_Ok)
+                continue;
+            live_tids[live_count] = tid;
+            live[live_count] = PointerGetDatum(&live_tids[live_count]);
+            live_count++;
+        }
+        result.examined++;
+        if (resume != nullptr)
+            *resume = DatumGetTimestampTz(slot_getattr(slot, cols.cleanup_after, &isnull));
+    }
+    ExecDropSingleTupleTableSlot(locked);
+    ExecDropSingleTupleTableSlot(slot);
+    index_endscan(scan);
+    index_close(index, NoLock);
+
+    if (live_count > 0) {
+        ArrayType *tids = construct_array(live, live_count, TIDOID, sizeof(ItemPointerData), false,
+                                          TYPALIGN_SHORT);
+        Datum values[2] = {PointerGetDatum(tids), TimestampTzGetDatum(now)};
+        Connect();
+        Execute(reschedule_stmt, values, nullptr, false);
+        result.rescheduled = int64(SPI_processed);
+        Disconnect();
+    }
+    pfree(live);
+    pfree(live_tids);
+    table_close(table, NoLock);
+    UnregisterSnapshot(snapshot);
     return result;
 }
 

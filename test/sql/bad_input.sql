@@ -1,36 +1,63 @@
 -- Every bad input gets a clear error with the right SQLSTATE, and changes nothing.
 BEGIN;
-SELECT plan(53);
+SELECT plan(69);
 
 SELECT session_create(id => 'existing-session-0001', nonce => 'kept', sub => 'bob') AS existing \gset
 CREATE TEMP TABLE before_counts AS SELECT count(*) AS n FROM pgsession.sessions;
 
--- ids: NULL, empty, too short, too long, not visible ASCII, duplicate
+-- ids an application supplies: NULL, empty, too short, too long, not a cookie value,
+-- duplicate
 SELECT throws_ok($$SELECT session_create(id => '')$$, '22023', 'id must not be empty', 'create: empty id');
 SELECT throws_ok($$SELECT session_create(id => 'short')$$, '22023', 'id is too short', 'create: id under 16 characters');
 SELECT throws_ok($$SELECT session_create(id => repeat('a', 256))$$, '22001', 'id is too long', 'create: id over 255 characters');
 SELECT lives_ok($$SELECT session_create(id => repeat('a', 255))$$, 'create: an id of exactly 255 characters is accepted');
 SELECT lives_ok($$SELECT session_create(id => repeat('b', 16))$$, 'create: an id of exactly 16 characters is accepted');
 SELECT throws_ok($$SELECT session_create(id => 'has a space in it 0123')$$, '22023',
-                 'id may contain only visible ASCII characters', 'create: id with a space');
+                 'id is not a valid cookie value', 'create: id with a space');
 SELECT throws_ok($$SELECT session_create(id => 'non-ascii-éééééééééé')$$, '22023',
-                 'id may contain only visible ASCII characters', 'create: id with non-ASCII characters');
+                 'id is not a valid cookie value', 'create: id with non-ASCII characters');
 SELECT throws_ok($$SELECT session_create(id => E'tab\there-0123456789')$$, '22023',
-                 'id may contain only visible ASCII characters', 'create: id with a control character');
+                 'id is not a valid cookie value', 'create: id with a control character');
+SELECT throws_ok($$SELECT session_create(id => 'quote"in-the-id-0123')$$, '22023',
+                 'id is not a valid cookie value', 'create: id with a double quote');
+SELECT throws_ok($$SELECT session_create(id => 'comma,in-the-id-0123')$$, '22023',
+                 'id is not a valid cookie value', 'create: id with a comma');
+SELECT throws_ok($$SELECT session_create(id => 'semicolon;in-the-id-01')$$, '22023',
+                 'id is not a valid cookie value', 'create: id with a semicolon');
+SELECT throws_ok($$SELECT session_create(id => E'backslash\\in-the-id-01')$$, '22023',
+                 'id is not a valid cookie value', 'create: id with a backslash');
+SELECT lives_ok($$SELECT session_create(id => '!#$%&''()*+-./:<=>?@[]^_`{|}~0123')$$,
+                'create: every other visible ASCII character is a cookie-octet');
+SELECT throws_ok($$SELECT session_save('semicolon;in-the-id-01', '{}')$$, '22023',
+                 'id is not a valid cookie value', 'save: id with a semicolon');
+SELECT throws_ok($$SELECT session_save(NULL, '{}')$$, '22004', 'id must not be NULL', 'save: NULL id');
+SELECT throws_ok($$SELECT session_save('short', '{}')$$, '22023', 'id is too short', 'save: id under 16 characters');
 SELECT throws_ok($$SELECT session_create(id => 'existing-session-0001')$$, '23505',
                  'a live session with this id already exists', 'create: duplicate id of a live session');
 SELECT is((SELECT nonce FROM session_get('existing-session-0001')), 'kept',
           'the duplicate create left the existing session as it was');
 
+-- tokens to look up come from untrusted cookies: NULL is a caller's error, anything
+-- malformed is an unknown session (no row, NULL, false), never an error
 SELECT throws_ok($$SELECT * FROM session_get(NULL)$$, '22004', 'id must not be NULL', 'get: NULL id');
-SELECT throws_ok($$SELECT * FROM session_get('')$$, '22023', 'id must not be empty', 'get: empty id');
-SELECT throws_ok($$SELECT * FROM session_get(repeat('x', 100000))$$, '22001', 'id is too long', 'get: oversized id');
+SELECT is((SELECT count(*) FROM session_get('')), 0::bigint, 'get: an empty token is no session');
+SELECT is((SELECT count(*) FROM session_get(repeat('x', 100000))), 0::bigint, 'get: an oversized token is no session');
+SELECT is((SELECT count(*) FROM session_get('existing-session-0001;')), 0::bigint, 'get: a token with a semicolon is no session');
+SELECT is((SELECT count(*) FROM session_get(E'existing\x01session-0001')), 0::bigint, 'get: a token with a control character is no session');
+SELECT is((SELECT count(*) FROM session_get('tiny')), 0::bigint, 'get: a token under 16 characters is no session');
 SELECT throws_ok($$SELECT session_touch(NULL)$$, '22004', 'id must not be NULL', 'touch: NULL id');
+SELECT is(session_touch('not a token at all'), NULL, 'touch: a malformed token is no session');
 SELECT throws_ok($$SELECT session_update(NULL, nonce => 'x')$$, '22004', 'id must not be NULL', 'update: NULL id');
+SELECT is(session_update('"quoted-token-0000001"', nonce => 'x'), false, 'update: a malformed token is no session');
+SELECT throws_ok($$SELECT session_update('"quoted-token-0000001"', nonce => repeat('n', 256))$$, '22001',
+                 'nonce is too long', 'update: a bad value is an error even for a malformed token');
 SELECT throws_ok($$SELECT session_delete(NULL)$$, '22004', 'id must not be NULL', 'delete: NULL id');
-SELECT throws_ok($$SELECT session_delete('tiny')$$, '22023', 'id is too short', 'delete: id under 16 characters');
+SELECT is(session_delete('tiny'), false, 'delete: a token under 16 characters is no session');
+SELECT is(session_delete(repeat('z', 256)), false, 'delete: an oversized token is no session');
 SELECT throws_ok($$SELECT session_rotate(NULL)$$, '22004', 'id must not be NULL', 'rotate: NULL id');
-SELECT throws_ok($$SELECT session_rotate('')$$, '22023', 'id must not be empty', 'rotate: empty id');
+SELECT is(session_rotate(''), NULL, 'rotate: an empty token is no session');
+SELECT is((SELECT nonce FROM session_get('existing-session-0001')), 'kept',
+          'no malformed token reached the existing session');
 
 -- wrong types
 SELECT throws_ok($$SELECT * FROM session_get(42)$$, '42883', NULL, 'get: an integer id is a wrong type');
@@ -84,8 +111,8 @@ SELECT throws_ok($$SET pgsession.touch_interval = -1$$, '22023', NULL, 'setting:
 SELECT throws_ok($$SET pgsession.no_such_setting = 1$$, '42602', NULL, 'setting: pgsession.* is a reserved prefix');
 
 -- nothing was half-written: only the two valid creates above added rows
-SELECT is((SELECT count(*) FROM pgsession.sessions), (SELECT n + 3 FROM before_counts),
-          'failed calls added no session (the three that succeeded did)');
+SELECT is((SELECT count(*) FROM pgsession.sessions), (SELECT n + 4 FROM before_counts),
+          'failed calls added no session (the four that succeeded did)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -16,7 +16,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
           NULL::text[], 'every SECURITY DEFINER function but session_get has a SET search_path clause');
 SELECT is((SELECT array_agg(p ORDER BY 1) FROM unnest(ARRAY['session_create', 'session_get', 'session_touch',
                   'session_update', 'session_delete', 'session_rotate', 'session_list', 'session_delete_by_sub',
-                  'session_cleanup']) AS p
+                  'session_cleanup', 'session_save']) AS p
            WHERE NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = p AND prosecdef)),
           NULL::text[], 'the session functions are SECURITY DEFINER');
 SELECT is((SELECT prosecdef FROM pg_proc WHERE oid = 'session_get(text)'::regprocedure), true,
@@ -28,7 +28,8 @@ SELECT ok(NOT has_table_privilege('public', 'pgsession.sessions', 'SELECT, INSER
 SELECT ok(has_function_privilege('public', 'session_create(text, text, text, text, text, text, jsonb, interval, interval)', 'EXECUTE')
           AND has_function_privilege('public', 'session_get(text)', 'EXECUTE')
           AND has_function_privilege('public', 'session_touch(text)', 'EXECUTE')
-          AND has_function_privilege('public', 'session_update(text, text, text, text, text, text, jsonb, text[])', 'EXECUTE')
+          AND has_function_privilege('public', 'session_update(text, text, text, text, text, text, jsonb, text[], interval, interval)', 'EXECUTE')
+          AND has_function_privilege('public', 'session_save(text, jsonb, text, interval, interval, text, text, text, text)', 'EXECUTE')
           AND has_function_privilege('public', 'session_delete(text)', 'EXECUTE')
           AND has_function_privilege('public', 'session_rotate(text)', 'EXECUTE'),
           'the per-session functions are executable by every role');

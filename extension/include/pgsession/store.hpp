@@ -38,24 +38,44 @@ struct Timeouts {
     int64 absolute_us;
 };
 
+// Timeouts a save or an update may change.  A timeout that is not `given` keeps the
+// session's own (a new session's takes `defaults`).
+struct TimeoutChange {
+    bool idle_given;
+    bool absolute_given;
+    Timeouts value; // the given timeouts, or the settings' where not given
+};
+
 // Inserts a session; an expired session under the same key is replaced.  Returns false,
 // changing nothing, when a live session already has this key.  `generated` says the
 // key is that of a token just drawn at random (no other session can have it).
 bool InsertSession(TokenDigest &key, bool generated, const FieldValues &fields,
                    const Timeouts &timeouts, TimestampTz now);
 
+// Creates or replaces the session under `key` with `fields` (all of them), in one
+// statement that concurrent saves of the same key cannot make fail.  A live session
+// keeps its created_at, and its timeouts unless given; an expired one is replaced
+// whole.  Returns the session's expiry.
+TimestampTz SaveSession(TokenDigest &key, const FieldValues &fields, const TimeoutChange &timeouts,
+                        TimestampTz now);
+
 // Looks a live session up and puts it as one row (the pgsession.session type) into
-// `out`.  When `may_write` and its access was last recorded at or before
-// `record_if_accessed_before`, records this access (last_accessed_at and the sliding
-// expiry) in the same call.  Returns whether a live session was found.
-bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write,
-                 TimestampTz record_if_accessed_before, Tuplestorestate *out, TupleDesc desc);
+// `out`.  When `may_write` and its access is due (see AccessDue in store.cpp), records
+// this access (last_accessed_at and the sliding expiry), unless another transaction is
+// writing the row right now, or has written it since this transaction's snapshot: then
+// the row is returned as read, and the access is left unrecorded.  Never waits for a
+// row lock and never raises a serialization failure.  Returns whether a live session
+// was found.
+bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write, int64 touch_interval_us,
+                 Tuplestorestate *out, TupleDesc desc);
 
 // Records an access now; on success stores the new expiry in *expires_at.
 bool TouchSession(TokenDigest &key, TimestampTz now, TimestampTz *expires_at);
 
-// Changes the given fields of a live session.  Returns whether one was updated.
-bool UpdateSession(TokenDigest &key, const FieldValues &fields, TimestampTz now);
+// Changes the given fields of a live session, and its timeouts where given (which counts
+// as an access: the expiry is recomputed from now).  Returns whether one was updated.
+bool UpdateSession(TokenDigest &key, const FieldValues &fields, const TimeoutChange &timeouts,
+                   TimestampTz now);
 
 // Removes the session under `key`, live or expired.  Returns whether it was live.
 bool DeleteSession(TokenDigest &key, TimestampTz now);
@@ -77,8 +97,12 @@ struct CleanupBatchResult {
 };
 
 // Runs one cleanup batch of at most `batch_size` rows due at `now`, in the current
-// transaction.  Rows locked by others are skipped.  See the install script for why
-// live rows are "rescheduled".
-CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size);
+// transaction: expired rows are deleted, live ones "rescheduled" (see the install
+// script).  Rows another transaction is writing, or has written since this
+// transaction's snapshot, are skipped: the cleanup never waits for a request and never
+// raises a serialization failure.  With `resume`, the scan starts at *resume (a
+// cleanup_after value) and leaves there the cleanup_after of the last row it took, so
+// that the batches of one transaction do not read again what the ones before took.
+CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size, TimestampTz *resume = nullptr);
 
 } // namespace pgsession

@@ -32,10 +32,17 @@ struct TokenDigest {
 void GenerateToken(char (&out)[kTokenLength + 1]);
 
 // Checks that a session id given as argument `argname` is usable: not NULL, between
-// kMinIdLength and kMaxIdLength characters, visible ASCII only (what a cookie may hold).
-// Throws pgsession::Error with the SQLSTATE a caller can act on.  The text must be
-// detoasted.
+// kMinIdLength and kMaxIdLength characters, each a cookie-octet of RFC 6265 (visible
+// ASCII but for the double quote, comma, semicolon and backslash: what a cookie value may
+// hold without quoting).  Throws pgsession::Error with the SQLSTATE a caller can act on.
+// For ids an application supplies to session_create and session_save.  The text must
+// be detoasted.
 void ValidateId(const text *id, bool isnull, const char *argname);
+
+// Whether a token given to look a session up could be one at all (ValidateId would
+// accept it).  A token comes from an untrusted cookie: one that is not is simply an
+// unknown session, not an error.
+bool IsWellFormedId(const text *id);
 
 // Digest of the token text (length len).
 void DigestToken(const char *token, int len, TokenDigest &out);
