@@ -48,7 +48,14 @@ SELECT sub, access_token, expires_at FROM session_get(:'token');
 -- 4. What is stored: a digest, never the token.
 SELECT encode(id_hash, 'hex') AS id_hash, sub, expires_at FROM pgsession.sessions;
 
--- 5. A session that expires in 2 seconds, and the worker that removes it.
+-- 5. A framework store (express-session's set()) saves a session whole under its own id,
+--    with the idle timeout from the cookie's maxAge: one statement, create or replace.
+SELECT session_save('express-sid-Yw3Rk9Qm2vXo', '{"cookie": {"maxAge": 1800000}, "views": 1}',
+                    idle_timeout => '1800000 milliseconds') AS expires_at;
+SELECT session_save('express-sid-Yw3Rk9Qm2vXo', '{"cookie": {"maxAge": 1800000}, "views": 2}') AS expires_at;
+SELECT data FROM session_get('express-sid-Yw3Rk9Qm2vXo');
+
+-- 6. A session that expires in 2 seconds, and the worker that removes it.
 SELECT session_create(idle_timeout => '2 seconds', sub => 'short-lived') AS short \gset
 SELECT backend_type, application_name, state FROM pg_stat_activity
  WHERE backend_type LIKE 'pgsession%' OR application_name LIKE 'pgsession%';
