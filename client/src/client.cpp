@@ -127,7 +127,8 @@ bool client::connected() const noexcept {
 detail::connection &client::connection() {
     if (!connection_)
         connection_ = std::make_unique<detail::connection>(
-            options_.conninfo, options_.schema, options_.connect_timeout, options_.call_timeout);
+            options_.conninfo, options_.schema, options_.connect_timeout, options_.call_timeout,
+            options_.prepared_statements);
     return *connection_;
 }
 
@@ -246,6 +247,23 @@ std::int64_t client::cleanup(const cleanup_options &options) {
     });
 }
 
+namespace {
+
+// A batch's results in order, or the first failure in the order of the batch (every
+// statement has run by then).
+std::vector<result> results_of(std::vector<detail::connection::outcome> outcomes) {
+    std::vector<result> results;
+    results.reserve(outcomes.size());
+    for (detail::connection::outcome &done : outcomes) {
+        if (done.failure)
+            std::rethrow_exception(done.failure);
+        results.push_back(std::move(done.rows));
+    }
+    return results;
+}
+
+} // namespace
+
 std::vector<std::optional<session>> client::get_many(const std::vector<std::string> &tokens) {
     std::vector<params> batch = token_batch(tokens);
     if (batch.empty())
@@ -253,7 +271,7 @@ std::vector<std::optional<session>> client::get_many(const std::vector<std::stri
     return guarded([&](detail::connection &conn, auto deadline) {
         std::vector<std::optional<session>> sessions;
         sessions.reserve(batch.size());
-        for (const result &res : conn.run_batch(statement::get, batch, deadline))
+        for (const result &res : results_of(conn.run_batch(statement::get, batch, deadline)))
             sessions.push_back(session_of(res.get()));
         return sessions;
     });
@@ -265,7 +283,7 @@ std::int64_t client::remove_many(const std::vector<std::string> &tokens) {
         return 0;
     return guarded([&](detail::connection &conn, auto deadline) {
         std::int64_t removed = 0;
-        for (const result &res : conn.run_batch(statement::remove, batch, deadline))
+        for (const result &res : results_of(conn.run_batch(statement::remove, batch, deadline)))
             removed += bool_cell(res.get(), 0, 0) ? 1 : 0;
         return removed;
     });

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace pgsession::detail {
 namespace {
@@ -70,7 +71,8 @@ std::vector<const char *> params::pointers() const {
 
 connection::connection(const std::string &conninfo, const std::string &schema,
                        std::chrono::milliseconds connect_timeout,
-                       std::chrono::milliseconds call_timeout) {
+                       std::chrono::milliseconds call_timeout, bool prepared)
+    : prepared_(prepared), timeout_ms_(std::to_string(call_timeout.count())) {
     const auto deadline = steady_clock::now() + connect_timeout;
     // The string is expanded in place of dbname; the keywords after it override what
     // it says, so the client always talks UTF-8.
@@ -97,7 +99,25 @@ connection::connection(const std::string &conninfo, const std::string &schema,
     }
     if (PQsetnonblocking(conn_.get(), 1) != 0)
         lost("switching to non-blocking mode");
-    prepare_all(schema.empty() ? find_schema(deadline) : schema, call_timeout, deadline);
+
+    const std::string found = schema.empty() ? find_schema(deadline) : schema;
+    std::unique_ptr<char, libpq_string_deleter> quoted(
+        PQescapeIdentifier(conn_.get(), found.data(), found.size()));
+    if (!quoted)
+        raise("22023", "invalid schema name: " + last_error(conn_.get()));
+    for (std::size_t i = 0; i < statement_count; i++)
+        sql_.push_back(statement_sql(static_cast<statement>(i), quoted.get()));
+    if (prepared_)
+        prepare_all(deadline);
+    else if (!schema.empty())
+        check_schema(deadline);
+}
+
+void connection::check_schema(steady_clock::time_point deadline) {
+    // A named schema must hold the functions, as preparing would have shown: parse one
+    // call as the unnamed statement (executing nothing; the next call replaces it).
+    const std::string &sql = sql_[static_cast<std::size_t>(statement::get)];
+    run_one([&] { return PQsendPrepare(conn_.get(), "", sql.c_str(), 0, nullptr); }, deadline);
 }
 
 bool connection::usable() const noexcept {
@@ -122,54 +142,82 @@ std::string connection::find_schema(steady_clock::time_point deadline) {
     return PQgetvalue(res.get(), 0, 0);
 }
 
-void connection::prepare_all(const std::string &schema, std::chrono::milliseconds call_timeout,
-                             steady_clock::time_point deadline) {
-    std::unique_ptr<char, libpq_string_deleter> quoted(
-        PQescapeIdentifier(conn_.get(), schema.data(), schema.size()));
-    if (!quoted)
-        raise("22023", "invalid schema name: " + last_error(conn_.get()));
-    std::vector<std::string> sql;
-    for (std::size_t i = 0; i < statement_count; i++)
-        sql.push_back(statement_sql(static_cast<statement>(i), quoted.get()));
+void connection::prepare_all(steady_clock::time_point deadline) {
     // The server gives up on a statement when the client does, so that a call the
     // client abandoned (say, one waiting for a lock) does not take effect later.
-    const std::string timeout_ms = std::to_string(call_timeout.count());
-    const char *const timeout_value[] = {timeout_ms.c_str()};
-    // All statements and the setting in one round trip.
-    pipeline(
-        statement_count + 1,
-        [&](std::size_t i) {
+    const char *const timeout_value[] = {timeout_ms_.c_str()};
+    // All statements and the setting in one round trip, in one transaction: either
+    // the connection is fully set up or the constructor throws.
+    std::vector<outcome> done = pipeline(
+        1, statement_count + 1,
+        [&](std::size_t, std::size_t i) {
             if (i == statement_count)
                 return PQsendQueryParams(
                     conn_.get(), "SELECT pg_catalog.set_config('statement_timeout', $1, false)", 1,
                     nullptr, timeout_value, nullptr, nullptr, 0);
             return PQsendPrepare(conn_.get(), statement_name(static_cast<statement>(i)),
-                                 sql[i].c_str(), 0, nullptr);
+                                 sql_[i].c_str(), 0, nullptr);
         },
         deadline);
+    if (done[0].failure)
+        std::rethrow_exception(done[0].failure);
+}
+
+// Without prepared statements, the call's time on the server is bounded by a
+// transaction-local statement_timeout, set by a statement pipelined just before the
+// call in the same implicit transaction (one round trip, no Sync between them): the
+// server resets it when the transaction ends, so a pooler's next client never sees it.
+// The alternatives: a client-side cancel (PQcancel) needs a new connection to the
+// server (or the pooler) and an answer, which a stopped or unreachable server never
+// gives, and it cannot stop a call whose connection was already closed; leaving the
+// server unbounded would let a call the client gave up on (say, one waiting for a lock)
+// take effect later.  The extra statement costs little: see bench/client/prepared.sh.
+int connection::send_local_timeout() {
+    const char *const timeout_value[] = {timeout_ms_.c_str()};
+    return PQsendQueryParams(conn_.get(),
+                             "SELECT pg_catalog.set_config('statement_timeout', $1, true)", 1,
+                             nullptr, timeout_value, nullptr, nullptr, 0);
+}
+
+int connection::send(statement which, const params &values,
+                     const std::vector<const char *> &pointers) {
+    const auto index = static_cast<std::size_t>(which);
+    if (prepared_)
+        return PQsendQueryPrepared(conn_.get(), statement_name(which), values.count(),
+                                   pointers.data(), nullptr, nullptr, 0);
+    return PQsendQueryParams(conn_.get(), sql_[index].c_str(), values.count(), nullptr,
+                             pointers.data(), nullptr, nullptr, 0);
 }
 
 result connection::run(statement which, const params &values, steady_clock::time_point deadline) {
     const std::vector<const char *> pointers = values.pointers();
-    return run_one(
-        [&] {
-            return PQsendQueryPrepared(conn_.get(), statement_name(which), values.count(),
-                                       pointers.data(), nullptr, nullptr, 0);
+    if (prepared_)
+        return run_one([&] { return send(which, values, pointers); }, deadline);
+    std::vector<outcome> done = pipeline(
+        1, 2,
+        [&](std::size_t, std::size_t i) {
+            return i == 0 ? send_local_timeout() : send(which, values, pointers);
         },
         deadline);
+    if (done[0].failure)
+        std::rethrow_exception(done[0].failure);
+    return std::move(done[0].rows);
 }
 
-std::vector<result> connection::run_batch(statement which, const std::vector<params> &batch,
-                                          steady_clock::time_point deadline) {
+std::vector<connection::outcome> connection::run_batch(statement which,
+                                                       const std::vector<params> &batch,
+                                                       steady_clock::time_point deadline) {
     std::vector<std::vector<const char *>> pointers;
     pointers.reserve(batch.size());
     for (const params &values : batch)
         pointers.push_back(values.pointers());
+    // Prepared: the statement alone in each transaction; otherwise after its
+    // transaction-local statement_timeout.
+    const std::size_t statements = prepared_ ? 1 : 2;
     return pipeline(
-        batch.size(),
-        [&](std::size_t i) {
-            return PQsendQueryPrepared(conn_.get(), statement_name(which), batch[i].count(),
-                                       pointers[i].data(), nullptr, nullptr, 0);
+        batch.size(), statements,
+        [&](std::size_t t, std::size_t i) {
+            return i + 1 < statements ? send_local_timeout() : send(which, batch[t], pointers[t]);
         },
         deadline);
 }
@@ -188,38 +236,52 @@ result connection::run_one(const std::function<int()> &send, steady_clock::time_
     return first;
 }
 
-std::vector<result> connection::pipeline(std::size_t count,
-                                         const std::function<int(std::size_t)> &send,
-                                         steady_clock::time_point deadline) {
+std::vector<connection::outcome>
+connection::pipeline(std::size_t transactions, std::size_t statements,
+                     const std::function<int(std::size_t, std::size_t)> &send,
+                     steady_clock::time_point deadline) {
     if (!PQenterPipelineMode(conn_.get()))
         lost("entering pipeline mode");
-    for (std::size_t i = 0; i < count; i++) {
-        if (!send(i))
-            lost("sending a query");
+    for (std::size_t t = 0; t < transactions; t++) {
+        for (std::size_t i = 0; i < statements; i++) {
+            if (!send(t, i))
+                lost("sending a query");
+        }
+        if (!PQpipelineSync(conn_.get()))
+            lost("sending a pipeline sync");
     }
-    if (!PQpipelineSync(conn_.get()))
-        lost("sending a pipeline sync");
     flush(deadline);
 
-    // Each query yields its result (PGRES_PIPELINE_ABORTED after an error) and a NULL;
-    // the sync yields PGRES_PIPELINE_SYNC.  Read everything before checking, so that
-    // an error leaves the connection idle.
-    std::vector<result> results;
-    results.reserve(count);
-    for (std::size_t i = 0; i < count; i++) {
-        results.push_back(next_result(deadline));
-        if (!results.back() || next_result(deadline))
-            lost("reading a pipeline result");
+    // Each query yields its result (PGRES_PIPELINE_ABORTED after an error in its
+    // transaction) and a NULL; each sync yields PGRES_PIPELINE_SYNC.  Read everything
+    // before reporting, so that an error leaves the connection idle.  A transaction's
+    // outcome is its first error, or else its last statement's result.
+    std::vector<outcome> outcomes(transactions);
+    for (outcome &done : outcomes) {
+        for (std::size_t i = 0; i < statements; i++) {
+            result res = next_result(deadline);
+            if (!res || next_result(deadline))
+                lost("reading a pipeline result");
+            if (done.failure || PQresultStatus(res.get()) == PGRES_PIPELINE_ABORTED)
+                continue;
+            try {
+                check(res.get());
+                if (i + 1 == statements)
+                    done.rows = std::move(res);
+            } catch (const error &) {
+                done.failure = std::current_exception();
+            }
+        }
+        result sync = next_result(deadline);
+        if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC)
+            lost("ending a pipeline transaction");
+        if (!done.failure && !done.rows)
+            done.failure = std::make_exception_ptr(
+                error("XX000", "a pipelined statement was aborted without an error"));
     }
-    result sync = next_result(deadline);
-    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC ||
-        !PQexitPipelineMode(conn_.get()))
+    if (!PQexitPipelineMode(conn_.get()))
         lost("ending a pipeline");
-    for (const result &res : results) {
-        if (PQresultStatus(res.get()) != PGRES_PIPELINE_ABORTED)
-            check(res.get());
-    }
-    return results;
+    return outcomes;
 }
 
 void connection::check(const PGresult *res) {
@@ -228,13 +290,21 @@ void connection::check(const PGresult *res) {
     case PGRES_COMMAND_OK:
         return;
     default:
-        raise(error_field(res, PG_DIAG_SQLSTATE),
-              error_field(res, PG_DIAG_MESSAGE_PRIMARY).empty()
-                  ? last_error(conn_.get())
-                  : error_field(res, PG_DIAG_MESSAGE_PRIMARY),
-              error_field(res, PG_DIAG_MESSAGE_DETAIL), error_field(res, PG_DIAG_MESSAGE_HINT),
-              PQstatus(conn_.get()) == CONNECTION_BAD);
+        break;
     }
+    const std::string sqlstate = error_field(res, PG_DIAG_SQLSTATE);
+    std::string hint = error_field(res, PG_DIAG_MESSAGE_HINT);
+    // Prepared statements that already exist, or no longer do, on a connection that
+    // made them: the server connection is shared, as behind a transaction-mode pooler.
+    if (prepared_ && hint.empty() && (sqlstate == "42P05" || sqlstate == "26000"))
+        hint = "Behind a pooler in transaction mode, set client_options::prepared_statements "
+               "to false.";
+    raise(sqlstate,
+          error_field(res, PG_DIAG_MESSAGE_PRIMARY).empty()
+              ? last_error(conn_.get())
+              : error_field(res, PG_DIAG_MESSAGE_PRIMARY),
+          error_field(res, PG_DIAG_MESSAGE_DETAIL), std::move(hint),
+          PQstatus(conn_.get()) == CONNECTION_BAD);
 }
 
 void connection::flush(steady_clock::time_point deadline) {

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -50,7 +51,7 @@ struct result_deleter {
 /// An owned PGresult.
 using result = std::unique_ptr<PGresult, result_deleter>;
 
-/// The prepared statements, one per SQL function (see statements.cpp).
+/// The statements, one per SQL function (see statements.cpp).
 enum class statement {
     create,
     get,
@@ -63,7 +64,7 @@ enum class statement {
     cleanup,
 };
 
-/// Number of prepared statements.
+/// Number of statements.
 constexpr std::size_t statement_count = 9;
 
 /// The parameters of one statement, all in text format; empty means SQL NULL.
@@ -87,33 +88,55 @@ class params {
     std::vector<std::optional<std::string>> values_;
 };
 
-/// A connection with the statements prepared.
+/// A connection, and the statements run on it.
+///
+/// With `prepared`, the statements are prepared once when connecting (named
+/// pgsession_create, ...) and statement_timeout is set for the session: the fastest
+/// way, but it leaves state on the server connection, which a pooler in transaction
+/// mode hands to other clients.  Without, each call is an unnamed statement
+/// (PQsendQueryParams) preceded, in the same implicit transaction, by
+/// set_config('statement_timeout', ..., true): nothing outlives the call's transaction.
 class connection {
   public:
-    /// Connects within `connect_timeout`, finds the extension's schema (unless given),
-    /// prepares the statements and sets statement_timeout to `call_timeout`.  Throws
-    /// connection_error, or error when the database has no pgsession extension.
+    /// Connects within `connect_timeout` and finds the extension's schema (unless
+    /// given); with `prepared`, also prepares the statements and sets statement_timeout
+    /// to `call_timeout`.  Throws connection_error, or error when the database has no
+    /// pgsession extension.
     connection(const std::string &conninfo, const std::string &schema,
-               std::chrono::milliseconds connect_timeout, std::chrono::milliseconds call_timeout);
+               std::chrono::milliseconds connect_timeout, std::chrono::milliseconds call_timeout,
+               bool prepared);
 
-    /// Runs a prepared statement; the result has status PGRES_TUPLES_OK.
+    /// Runs a statement; the result has status PGRES_TUPLES_OK.
     result run(statement which, const params &values, steady_clock::time_point deadline);
 
-    /// Runs a prepared statement once per set of values, in one pipeline (one round
-    /// trip); the results are in order.  The first error is thrown after all results
-    /// are read, so the connection stays usable.
-    std::vector<result> run_batch(statement which, const std::vector<params> &batch,
-                                  steady_clock::time_point deadline);
+    /// One statement's outcome in a batch: its result, or the error it raised.
+    struct outcome {
+        /// The result (PGRES_TUPLES_OK); empty when the statement failed.
+        result rows;
+        /// The failure, when the statement failed.
+        std::exception_ptr failure;
+    };
+
+    /// Runs a statement once per set of values, in one pipeline (one round trip), each
+    /// in a transaction of its own (a Sync after each): no statement's row locks are
+    /// held while the next runs, and one statement's failure aborts no other.  The
+    /// outcomes are in order.  Throws only when the connection fails (then the results
+    /// are lost); the connection is idle afterwards otherwise.
+    std::vector<outcome> run_batch(statement which, const std::vector<params> &batch,
+                                   steady_clock::time_point deadline);
 
     /// Whether the connection is up and idle: not broken, not inside a call.
     bool usable() const noexcept;
 
   private:
-    void prepare_all(const std::string &schema, std::chrono::milliseconds call_timeout,
-                     steady_clock::time_point deadline);
+    void prepare_all(steady_clock::time_point deadline);
     std::string find_schema(steady_clock::time_point deadline);
-    std::vector<result> pipeline(std::size_t count, const std::function<int(std::size_t)> &send,
-                                 steady_clock::time_point deadline);
+    void check_schema(steady_clock::time_point deadline);
+    std::vector<outcome> pipeline(std::size_t transactions, std::size_t statements,
+                                  const std::function<int(std::size_t, std::size_t)> &send,
+                                  steady_clock::time_point deadline);
+    int send(statement which, const params &values, const std::vector<const char *> &pointers);
+    int send_local_timeout();
     result run_one(const std::function<int()> &send, steady_clock::time_point deadline);
     void flush(steady_clock::time_point deadline);
     result next_result(steady_clock::time_point deadline);
@@ -121,6 +144,9 @@ class connection {
     [[noreturn]] void lost(const char *doing);
     void check(const PGresult *res);
 
+    bool prepared_;
+    std::string timeout_ms_;
+    std::vector<std::string> sql_;
     std::unique_ptr<PGconn, conn_deleter> conn_;
 };
 
