@@ -8,10 +8,12 @@
 
 using namespace std::chrono_literals;
 using pgsession::test::conninfo;
+using pgsession::test::default_options;
+using pgsession::test::pool_of;
 
 TEST(session_pool, many_threads_share_a_few_connections) {
     pgsession::pool_options options;
-    options.client.conninfo = conninfo();
+    options.client = default_options();
     options.size = 4;
     pgsession::pool sessions{options};
 
@@ -49,7 +51,7 @@ TEST(session_pool, many_threads_share_a_few_connections) {
 }
 
 TEST(session_pool, reuses_returned_connections) {
-    pgsession::pool sessions{conninfo(), 3};
+    pgsession::pool sessions{pool_of(3)};
     EXPECT_EQ(sessions.open(), 0u);
     for (int i = 0; i < 5; i++)
         EXPECT_FALSE(sessions.acquire()->get(pgsession::test::unknown_token));
@@ -58,7 +60,7 @@ TEST(session_pool, reuses_returned_connections) {
 
 TEST(session_pool, exhausted_pool_throws_after_the_acquire_timeout) {
     pgsession::pool_options options;
-    options.client.conninfo = conninfo();
+    options.client = default_options();
     options.size = 1;
     options.acquire_timeout = 200ms;
     pgsession::pool sessions{options};
@@ -76,7 +78,7 @@ TEST(session_pool, exhausted_pool_throws_after_the_acquire_timeout) {
 }
 
 TEST(session_pool, waiting_thread_gets_the_returned_connection) {
-    pgsession::pool sessions{conninfo(), 1};
+    pgsession::pool sessions{pool_of(1)};
     std::optional<pgsession::pool::lease> held{sessions.acquire()};
     std::thread releaser([&] {
         std::this_thread::sleep_for(100ms);
@@ -100,7 +102,7 @@ TEST(session_pool, failed_connect_frees_its_place) {
 }
 
 TEST(session_pool, broken_connection_reconnects_on_its_next_use) {
-    pgsession::pool sessions{conninfo(), 1};
+    pgsession::pool sessions{pool_of(1)};
     std::string token = sessions.acquire()->create();
     pgsession::test::admin killer;
     killer.query("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"

@@ -29,6 +29,7 @@ pass() { PASSED=$((PASSED + $1)); }
 fail() { FAILED=$((FAILED + $1)); }
 
 finish() {
+    [ -n "$CLUSTER_DIR" ] && stop_pgbouncer "$CLUSTER_DIR"
     [ -n "$CLUSTER_DIR" ] && stop_cluster "$CLUSTER_DIR"
     if [ -n "$CLUSTER_DIR" ] && [ "$FAILED" -eq 0 ]; then
         rm -rf "$CLUSTER_DIR"
@@ -84,6 +85,56 @@ check() {
     fi
 }
 
+# start_pgbouncer DIR PORT SERVER_PORT: a PgBouncer on 127.0.0.1:PORT in transaction mode,
+# two server connections per pool, in front of the cluster's pgsession_client database
+# (also as pgsession_client_prepared: a second pool, for the test that pollutes its own);
+# run as the cluster's OS user (pgbouncer refuses root), its files in DIR/pgbouncer.
+start_pgbouncer() {
+    local dir=$1/pgbouncer port=$2 server_port=$3 i
+    command -v pgbouncer >/dev/null || {
+        echo "pgbouncer is not installed (scripts/install-deps.sh installs it)" >&2
+        return 1
+    }
+    as_cluster_user mkdir -p "$dir"
+    echo '"postgres" ""' | as_cluster_user tee "$dir/userlist.txt" >/dev/null
+    as_cluster_user tee "$dir/pgbouncer.ini" >/dev/null <<EOF
+[databases]
+pgsession_client = host=127.0.0.1 port=$server_port dbname=pgsession_client
+pgsession_client_prepared = host=127.0.0.1 port=$server_port dbname=pgsession_client
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+default_pool_size = 2
+max_client_conn = 100
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+EOF
+    as_cluster_user pgbouncer -d -q "$dir/pgbouncer.ini" || {
+        cat "$dir/pgbouncer.log" >&2
+        return 1
+    }
+    for i in $(seq 50); do
+        psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d pgsession_client -c 'SELECT 1' \
+            >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "pgbouncer did not answer on port $port" >&2
+    cat "$dir/pgbouncer.log" >&2
+    return 1
+}
+
+# stop_pgbouncer DIR: stops the PgBouncer that start_pgbouncer DIR started, if any.
+stop_pgbouncer() {
+    local pidfile=$1/pgbouncer/pgbouncer.pid
+    [ -f "$pidfile" ] || return 0
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+}
+
 mkdir -p "$BUILD"
 
 log "starting a cluster"
@@ -101,6 +152,14 @@ psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d postgres \
     fail 1
     exit 1
 }
+
+log "starting pgbouncer"
+BOUNCER_PORT=$(free_port)
+if start_pgbouncer "$CLUSTER_DIR" "$BOUNCER_PORT" "$PORT"; then
+    export PGSESSION_TEST_PGBOUNCER_CONNINFO="host=127.0.0.1 port=$BOUNCER_PORT user=postgres dbname=pgsession_client"
+else
+    fail 1 # and the tests that need it fail as well
+fi
 
 export PGSESSION_TEST_CONNINFO="host=127.0.0.1 port=$PORT user=postgres dbname=pgsession_client"
 export PGSESSION_CONNINFO=$PGSESSION_TEST_CONNINFO

@@ -13,13 +13,21 @@
 #include <stdexcept>
 
 namespace pgsession::test {
+namespace {
+
+// An environment variable that must be set, or the test fails with `missing`.
+std::string required(const char *name, const char *missing) {
+    const char *value = std::getenv(name);
+    if (!value || !*value)
+        throw std::runtime_error(std::string(name) + " is not set: " + missing);
+    return value;
+}
+
+} // namespace
 
 std::string conninfo() {
-    const char *info = std::getenv("PGSESSION_TEST_CONNINFO");
-    if (!info || !*info)
-        throw std::runtime_error("PGSESSION_TEST_CONNINFO is not set: run test/client/run.sh, or "
-                                 "point it at a database with the pgsession extension");
-    return info;
+    return required("PGSESSION_TEST_CONNINFO", "run test/client/run.sh, or point it at a "
+                                               "database with the pgsession extension");
 }
 
 std::string conninfo_with(const std::string &extra) {
@@ -32,9 +40,28 @@ std::string unique(const std::string &prefix) {
            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
-client_options quick_options(std::chrono::milliseconds timeout) {
+client_options default_options(const std::string &info) {
     client_options options;
-    options.conninfo = conninfo();
+    options.conninfo = info;
+    const char *prepared = std::getenv("PGSESSION_TEST_PREPARED");
+    options.prepared_statements = !(prepared && std::string(prepared) == "0");
+    return options;
+}
+
+pool_options pool_of(std::size_t size) {
+    pool_options options;
+    options.client = default_options();
+    options.size = size;
+    return options;
+}
+
+std::string pgbouncer_conninfo() {
+    return required("PGSESSION_TEST_PGBOUNCER_CONNINFO",
+                    "run test/client/run.sh, which starts a PgBouncer");
+}
+
+client_options quick_options(std::chrono::milliseconds timeout) {
+    client_options options = default_options();
     options.connect_timeout = timeout;
     options.call_timeout = timeout;
     return options;

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <pgsession/client.hpp>
+#include <pgsession/pool.hpp>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +24,19 @@ std::string conninfo();
 
 /// The conninfo with extra "key=value" settings appended.
 std::string conninfo_with(const std::string &extra);
+
+/// Options of a client of `info` (the test database by default) in this run's mode:
+/// prepared statements unless PGSESSION_TEST_PREPARED is 0 (ctest runs every test in
+/// both modes; see CMakeLists.txt).
+client_options default_options(const std::string &info = conninfo());
+
+/// Options of a pool of `size` clients with default_options().
+pool_options pool_of(std::size_t size);
+
+/// PGSESSION_TEST_PGBOUNCER_CONNINFO: the test database through a PgBouncer in
+/// transaction mode with two server connections (test/client/run.sh starts one).
+/// Throws when it is not set: without PgBouncer, the pooler tests fail.
+std::string pgbouncer_conninfo();
 
 /// A well-formed token that names no session.
 inline const std::string unknown_token = "unknown-token-unknown-token-unknown-token-0";
