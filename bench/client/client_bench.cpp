@@ -2,24 +2,38 @@
 //
 //   pgsession-client-bench CONNINFO MODE SECONDS ACTIVE
 //
-// MODE is get (client::get), libpq (PQexecPrepared of the statement client::get
-// prepares, the same values read out of the result), get_many (client::get_many of 100
-// tokens) or get_seq (100 client::get calls in a row).  Tokens are the benchmark's
-// 'benchtoken' || 33 digits, drawn from the first ACTIVE sessions.  Prints one number:
-// calls per second for get and libpq, sessions per second for get_many and get_seq.
+// MODE is get (client::get with prepared statements), libpq (PQexecPrepared of the
+// statement client::get prepares, the same values read out of the result), get_many
+// (client::get_many of 100 tokens) or get_seq (100 client::get calls in a row), the last
+// two with the client's default options.  Tokens are the benchmark's 'benchtoken' || 33
+// digits, drawn from the first ACTIVE sessions.  Prints one number: calls per second for
+// get and libpq, sessions per second for get_many and get_seq.
+//
+//   pgsession-client-bench CONNINFO statements SECONDS ROUNDS
+//
+// Prepared against unprepared statements (client_options::prepared_statements), run
+// beside each other: ROUNDS rounds of SECONDS per side and operation, the order of the
+// sides alternating from round to round, on sessions the run creates itself.  Also the
+// cost of bounding an unprepared call's time on the server: raw libpq running the get
+// statement unnamed, alone and after a pipelined set_config('statement_timeout', ...,
+// true).  Prints one line per comparison: the medians of both sides (calls per second)
+// and the median of the rounds' ratios.
 #include <pgsession/client.hpp>
 
 #include "statements.hpp"
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -83,12 +97,135 @@ double raw_libpq(const char *conninfo, double seconds, std::mt19937_64 &rng,
     return rate;
 }
 
+/// A client with or without prepared statements.
+pgsession::client client_for(const std::string &conninfo, bool prepared) {
+    pgsession::client_options options;
+    options.conninfo = conninfo;
+    options.prepared_statements = prepared;
+    return pgsession::client(options);
+}
+
+/// The median of some numbers.
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+/// Runs `a` and `b` for `rounds` rounds, alternating which goes first, and prints the
+/// medians of both and of the ratios a / b.
+template <class A, class B> void compare(const char *name, int rounds, A &&a, B &&b) {
+    std::vector<double> as, bs, ratios;
+    for (int round = 0; round < rounds; round++) {
+        double rate_a = 0, rate_b = 0;
+        if (round % 2) {
+            rate_b = b();
+            rate_a = a();
+        } else {
+            rate_a = a();
+            rate_b = b();
+        }
+        as.push_back(rate_a);
+        bs.push_back(rate_b);
+        ratios.push_back(rate_a / rate_b);
+    }
+    std::printf("%-44s %10.1f %10.1f %7.3f\n", name, median(as), median(bs), median(ratios));
+    std::fflush(stdout);
+}
+
+/// Connects with libpq or fails the run.
+std::unique_ptr<PGconn, decltype(&PQfinish)> libpq_connect(const std::string &conninfo) {
+    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(conninfo.c_str()), &PQfinish);
+    if (PQstatus(conn.get()) != CONNECTION_OK)
+        fail("connect", conn.get());
+    return conn;
+}
+
+/// One unnamed get through raw libpq, after a pipelined transaction-local
+/// statement_timeout when `bounded` (as the client does without prepared statements).
+void unnamed_get(PGconn *conn, const std::string &sql, const std::string &token, bool bounded) {
+    const char *values[1] = {token.c_str()};
+    if (!bounded) {
+        std::unique_ptr<PGresult, decltype(&PQclear)> res(
+            PQexecParams(conn, sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0), &PQclear);
+        if (PQresultStatus(res.get()) != PGRES_TUPLES_OK)
+            fail("get", conn);
+        return;
+    }
+    const char *timeout[1] = {"30000"};
+    if (!PQenterPipelineMode(conn) ||
+        !PQsendQueryParams(conn, "SELECT pg_catalog.set_config('statement_timeout', $1, true)", 1,
+                           nullptr, timeout, nullptr, nullptr, 0) ||
+        !PQsendQueryParams(conn, sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0) ||
+        !PQpipelineSync(conn))
+        fail("pipeline", conn);
+    for (int query = 0; query < 2; query++) {
+        std::unique_ptr<PGresult, decltype(&PQclear)> res(PQgetResult(conn), &PQclear);
+        if (PQresultStatus(res.get()) != PGRES_TUPLES_OK)
+            fail("get", conn);
+        while (PGresult *more = PQgetResult(conn))
+            PQclear(more);
+    }
+    std::unique_ptr<PGresult, decltype(&PQclear)> sync(PQgetResult(conn), &PQclear);
+    if (PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(conn))
+        fail("sync", conn);
+}
+
+/// The statements mode (see the top of the file).
+int statements(const std::string &conninfo, double seconds, int rounds, std::mt19937_64 &rng) {
+    pgsession::client prepared = client_for(conninfo, true);
+    pgsession::client unprepared = client_for(conninfo, false);
+    std::vector<std::string> tokens;
+    auto creating = [&](pgsession::client &sessions) {
+        return [&] {
+            return per_second(seconds, [&] {
+                pgsession::create_options options;
+                options.sub = "bench-user";
+                options.access_token = std::string(200, 'a');
+                tokens.push_back(sessions.create(options));
+                return 1;
+            });
+        };
+    };
+    std::printf("%-44s %10s %10s %7s\n", "calls/s", "A", "B", "A/B");
+    compare("create: prepared (A) / unprepared (B)", rounds, creating(prepared),
+            creating(unprepared));
+
+    std::uniform_int_distribution<std::size_t> pick(0, tokens.size() - 1);
+    auto getting = [&](pgsession::client &sessions) {
+        return [&] {
+            return per_second(seconds, [&] {
+                if (!sessions.get(tokens[pick(rng)]))
+                    throw std::runtime_error("a created session was not found");
+                return 1;
+            });
+        };
+    };
+    compare("get: prepared (A) / unprepared (B)", rounds, getting(prepared), getting(unprepared));
+
+    auto conn = libpq_connect(conninfo);
+    const std::string sql =
+        pgsession::detail::statement_sql(pgsession::detail::statement::get, "\"public\"");
+    auto raw = [&](bool bounded) {
+        return [&, bounded] {
+            return per_second(seconds, [&] {
+                unnamed_get(conn.get(), sql, tokens[pick(rng)], bounded);
+                return 1;
+            });
+        };
+    };
+    compare("libpq unnamed get: bounded (A) / alone (B)", rounds, raw(true), raw(false));
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
     if (argc != 5) {
-        std::fprintf(stderr, "usage: %s CONNINFO get|libpq|get_many|get_seq SECONDS ACTIVE\n",
-                     argv[0]);
+        std::fprintf(stderr,
+                     "usage: %s CONNINFO get|libpq|get_many|get_seq SECONDS ACTIVE\n"
+                     "       %s CONNINFO statements SECONDS ROUNDS\n",
+                     argv[0], argv[0]);
         return 2;
     }
     const std::string conninfo = argv[1], mode = argv[2];
@@ -99,10 +236,16 @@ int main(int argc, char **argv) {
 
     try {
         double rate = 0;
-        if (mode == "libpq") {
+        if (mode == "statements") {
+            return statements(conninfo, seconds, std::atoi(argv[4]), rng);
+        } else if (mode == "libpq") {
             rate = raw_libpq(conninfo.c_str(), seconds, rng, pick);
         } else {
-            pgsession::client sessions(conninfo);
+            pgsession::client_options options;
+            options.conninfo = conninfo;
+            if (mode == "get")
+                options.prepared_statements = true; // the statement the baseline prepares
+            pgsession::client sessions(options);
             if (mode == "get") {
                 rate = per_second(seconds, [&] {
                     (void)sessions.get(token(pick(rng)));

@@ -139,7 +139,7 @@ struct client_options {
     /// true (the default): the statements are prepared when connecting (named
     /// pgsession_create, pgsession_get, ...) and the connection's statement_timeout is
     /// set to call_timeout for the whole session.  Calls skip parsing and planning:
-    /// bench/client/prepared.sh measured get at about 2.5 times and create at about 1.4
+    /// bench/client/prepared.sh measured get at about 2.8 times and create at about 1.4
     /// times the calls per second of unprepared ones on one loopback connection.  But
     /// the client needs a server connection of its own (a direct connection, or a
     /// pooler in session mode): behind a transaction-mode pooler, calls fail with
