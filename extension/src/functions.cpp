@@ -322,20 +322,9 @@ PGSESSION_FUNCTION(pgsession_cleanup) {
 
     // Every batch counts towards max_batches, including one that only moved live
     // sessions' cleanup_after forward: it locked rows too, and max_batches bounds how
-    // many rows one call keeps locked until its transaction ends.
-    // All batches run in this transaction: each starts where the one before stopped,
-    // rather than reading again past the rows the one before deleted (still in the index,
-    // and not yet dead to everyone).
-    TimestampTz now = Now();
-    TimestampTz resume = DT_NOBEGIN;
-    int64 removed = 0;
-    for (int batches = 1;; batches++) {
-        CleanupBatchResult batch = CleanupBatch(now, batch_size, &resume);
-        removed += batch.removed;
-        if (batch.examined < batch_size || (max_batches > 0 && batches >= max_batches))
-            break;
-        CHECK_FOR_INTERRUPTS();
-    }
+    // many rows one call keeps locked until its transaction ends.  The batches share
+    // one scan of the cleanup index (see CleanupBatches).
+    int64 removed = CleanupBatches(Now(), batch_size, max_batches).removed;
     PG_RETURN_INT64(removed);
 }
 

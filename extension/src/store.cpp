@@ -22,7 +22,9 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "tcop/utility.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -698,18 +700,46 @@ Relation OpenCleanupIndex(Relation table, AttrNumber cleanup_after) {
 
 } // namespace
 
-// One cleanup batch, without SPI for the deletes.  The cleanup index gives the rows due
+namespace {
+
+// Reschedules the locked live rows of a batch (reschedule_stmt); returns how many moved.
+int64 Reschedule(Datum *tids, int count, TimestampTz now) {
+    if (count == 0)
+        return 0;
+    ArrayType *array =
+        construct_array(tids, count, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT);
+    Datum values[2] = {PointerGetDatum(array), TimestampTzGetDatum(now)};
+    Connect();
+    Execute(reschedule_stmt, values, nullptr, false);
+    int64 moved = int64(SPI_processed);
+    Disconnect();
+    pfree(array);
+    return moved;
+}
+
+} // namespace
+
+// Cleanup batches, without SPI for the deletes.  The cleanup index gives the rows due
 // (cleanup_after <= now) in order.  An expired row is deleted through the table access
-// method without waiting (wait = false): a row another transaction holds or has
-// updated since our snapshot (a request recording an access right now) comes back as
-// "being modified" or "updated" and is skipped; a row that deletes fine is the newest
-// version, so the expiry we read is the expiry of the row we delete.  A live row (it was
-// accessed since cleanup_after was set) is locked the same way, and all of them are
-// then rescheduled by one TID-scan UPDATE.  No row lock is taken for a delete (the
-// delete itself is the one WAL record per row), nothing waits, and, since only the
-// newest version of a row is ever written, REPEATABLE READ and SERIALIZABLE never
-// see a concurrent update either.
-CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size, TimestampTz *resume) {
+// method without waiting (wait = false): a row another transaction holds or has updated
+// since our snapshot (a request recording an access right now) comes back as "being
+// modified" or "updated" and is skipped; a row that deletes fine is the newest version, so
+// the expiry we read is the expiry of the row we delete.  A live row (it was accessed
+// since cleanup_after was set) is locked the same way, and at the end of each batch all of
+// them are rescheduled by one TID-scan UPDATE (whose new index entries lie beyond `now`,
+// outside the range being scanned).  No row lock is taken for a delete (the delete itself
+// is the one WAL record per row), nothing waits, and, since only the newest version of a
+// row is ever written, REPEATABLE READ and SERIALIZABLE never see a concurrent update
+// either.
+//
+// One index scan serves every batch of the call: the rows an earlier batch deleted are
+// still in the index, and not yet dead to everyone, so restarting the scan per batch would
+// read past all of them again (quadratic in the backlog when many rows share one
+// cleanup_after, as sessions created by one statement do).
+CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batches) {
+    // The deletes bypass the executor, and with it its checks: make the ones it would.
+    PreventCommandIfReadOnly("a session cleanup");
+    PreventCommandDuringRecovery("a session cleanup");
     CommandCounterIncrement();
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
     Relation table = table_open(SessionsTableOid(), RowExclusiveLock);
@@ -717,67 +747,67 @@ CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size, TimestampTz *re
     AttrNumber expires_column = cols.expires_at;
     Relation index = OpenCleanupIndex(table, cols.cleanup_after);
 
-    ScanKeyData keys[2];
-    int nkeys = 0;
-    if (resume != nullptr)
-        ScanKeyInit(&keys[nkeys++], 1, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
-                    TimestampTzGetDatum(*resume));
-    ScanKeyInit(&keys[nkeys++], 1, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE,
-                TimestampTzGetDatum(now));
-    IndexScanDesc scan = index_beginscan(table, index, snapshot, nkeys, 0);
-    index_rescan(scan, keys, nkeys, nullptr, 0);
+    ScanKeyData key;
+    ScanKeyInit(&key, 1, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(now));
+    IndexScanDesc scan = index_beginscan(table, index, snapshot, 1, 0);
+    index_rescan(scan, &key, 1, nullptr, 0);
     TupleTableSlot *slot = table_slot_create(table, nullptr);
     TupleTableSlot *locked = table_slot_create(table, nullptr);
-    CommandId cid = GetCurrentCommandId(true);
 
-    CleanupBatchResult result = {0, 0, 0};
-    int live_count = 0;
+    CleanupBatchResult result = {0, 0, 0, 0};
     Datum *live = static_cast<Datum *>(palloc(sizeof(Datum) * batch_size));
     ItemPointerData *live_tids =
         static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * batch_size));
-    while (result.examined < batch_size && index_getnext_slot(scan, ForwardScanDirection, slot)) {
-        bool isnull;
-        TimestampTz expires_at = DatumGetTimestampTz(slot_getattr(slot, expires_column, &isnull));
-        ItemPointerData tid = slot->tts_tid;
-        TM_FailureData failure;
-        if (expires_at <= now) {
-            TM_Result deleted = table_tuple_delete(table, &tid, cid, snapshot, InvalidSnapshot,
-                                                   false, &failure, false);
-            if (deleted != TM_Ok)
-                continue;
-            result.removed++;
-        } else {
-            TM_Result lock = table_tuple_lock(table, &tid, snapshot, locked, cid,
-                                              LockTupleNoKeyExclusive, LockWaitSkip, 0, &failure);
-            if (lock != TM_Ok)
-                continue;
-            live_tids[live_count] = tid;
-            live[live_count] = PointerGetDatum(&live_tids[live_count]);
-            live_count++;
+    bool exhausted = false;
+    while (!exhausted && (max_batches <= 0 || result.batches < max_batches)) {
+        // The command id moves on with every statement the batch before ran.
+        CommandId cid = GetCurrentCommandId(true);
+        int examined = 0;
+        int live_count = 0;
+        while (examined < batch_size) {
+            if (!index_getnext_slot(scan, ForwardScanDirection, slot)) {
+                exhausted = true;
+                break;
+            }
+            bool isnull;
+            TimestampTz expires_at =
+                DatumGetTimestampTz(slot_getattr(slot, expires_column, &isnull));
+            ItemPointerData tid = slot->tts_tid;
+            TM_FailureData failure;
+            if (expires_at <= now) {
+                if (table_tuple_delete(table, &tid, cid, snapshot, InvalidSnapshot, false, &failure,
+                                       false) != TM_Ok)
+                    continue;
+                result.removed++;
+            } else {
+                if (table_tuple_lock(table, &tid, snapshot, locked, cid, LockTupleNoKeyExclusive,
+                                     LockWaitSkip, 0, &failure) != TM_Ok)
+                    continue;
+                live_tids[live_count] = tid;
+                live[live_count] = PointerGetDatum(&live_tids[live_count]);
+                live_count++;
+            }
+            examined++;
         }
-        result.examined++;
-        if (resume != nullptr)
-            *resume = DatumGetTimestampTz(slot_getattr(slot, cols.cleanup_after, &isnull));
+        result.rescheduled += Reschedule(live, live_count, now);
+        result.examined += examined;
+        result.batches++;
+        exhausted = exhausted || examined < batch_size;
+        CHECK_FOR_INTERRUPTS();
     }
+    pfree(live);
+    pfree(live_tids);
     ExecDropSingleTupleTableSlot(locked);
     ExecDropSingleTupleTableSlot(slot);
     index_endscan(scan);
     index_close(index, NoLock);
-
-    if (live_count > 0) {
-        ArrayType *tids = construct_array(live, live_count, TIDOID, sizeof(ItemPointerData), false,
-                                          TYPALIGN_SHORT);
-        Datum values[2] = {PointerGetDatum(tids), TimestampTzGetDatum(now)};
-        Connect();
-        Execute(reschedule_stmt, values, nullptr, false);
-        result.rescheduled = int64(SPI_processed);
-        Disconnect();
-    }
-    pfree(live);
-    pfree(live_tids);
     table_close(table, NoLock);
     UnregisterSnapshot(snapshot);
     return result;
+}
+
+CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size) {
+    return CleanupBatches(now, batch_size, 1);
 }
 
 } // namespace pgsession

@@ -1,6 +1,6 @@
 -- Expiry (idle and absolute), throttled access recording, HOT updates, cleanup.
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 
 -- Sessions for the expiry checks; one sleep lets the short ones expire.
 SELECT session_create(id => 'idle-expires-00001', idle_timeout => '1 second', sub => 'carol') AS idle \gset
@@ -105,5 +105,7 @@ SELECT is((SELECT last_accessed_at < statement_timestamp() FROM session_get(:'bu
           'and records nothing there');
 SELECT throws_ok(format('SELECT session_touch(%L)', :'busy'), '25006', NULL,
                  'session_touch in a read-only transaction is refused by PostgreSQL');
+SELECT throws_ok('SELECT session_cleanup()', '25006', 'cannot execute a session cleanup in a read-only transaction',
+                 'session_cleanup (which deletes through the table access method) is refused there too');
 SELECT * FROM finish();
 ROLLBACK;

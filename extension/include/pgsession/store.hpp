@@ -91,18 +91,22 @@ int64 DeleteSessionsBySub(Datum sub, TimestampTz now);
 
 // What one cleanup batch did.
 struct CleanupBatchResult {
-    int64 examined;    // rows taken into the batch (locked)
+    int64 batches;     // batches run (1 for CleanupBatch)
+    int64 examined;    // rows taken into the batch (deleted or locked)
     int64 removed;     // expired rows deleted
     int64 rescheduled; // live rows whose cleanup_after moved up to their expiry
 };
 
-// Runs one cleanup batch of at most `batch_size` rows due at `now`, in the current
-// transaction: expired rows are deleted, live ones "rescheduled" (see the install
-// script).  Rows another transaction is writing, or has written since this
-// transaction's snapshot, are skipped: the cleanup never waits for a request and never
-// raises a serialization failure.  With `resume`, the scan starts at *resume (a
-// cleanup_after value) and leaves there the cleanup_after of the last row it took, so
-// that the batches of one transaction do not read again what the ones before took.
-CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size, TimestampTz *resume = nullptr);
+// Runs cleanup batches of at most `batch_size` rows due at `now` in the current
+// transaction, at most `max_batches` of them (0: until a batch is not full): expired rows
+// are deleted, live ones "rescheduled" (see the install script).  Rows another
+// transaction is writing, or has written since this transaction's snapshot, are skipped:
+// the cleanup never waits for a request and never raises a serialization failure.  All
+// the batches of one call share one scan of the cleanup index, so a backlog is read
+// once, however many batches it takes.  Returns the totals over the batches.
+CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batches);
+
+// One batch: CleanupBatches(now, batch_size, 1).
+CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size);
 
 } // namespace pgsession
