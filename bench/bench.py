@@ -13,6 +13,7 @@ pgbench -M prepared, redis-benchmark and the C++ client benchmark (bench/client)
 """
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -31,14 +32,18 @@ SQL_DIR = os.path.join(BENCH_DIR, "sql")
 # The two sizes.  live: live sessions; expired: the expired sessions figure 5 removes
 # (among live + expired); active: the sessions that make requests in figure 2 and during
 # the cleanup (1% of the live ones: a session's requests come in bursts, a few a second
-# while its user is active); seconds: length of one measured run; rounds: A/B pairs.
+# while its user is active); seconds: length of one measured run; rounds: A/B pairs;
+# save_pool: the framework sessions figure 9 saves again; delete_per_client: the
+# existing sessions each client deletes in one figure-9 run.
 MODES = {
     "full": dict(live=1_000_000, expired=500_000, active=10_000, rounds=5, seconds=10,
                  warmup=2, clients=[2, 8], chunk=50_000, cleanup_rounds=3, rest=5,
-                 reader_rate=1000, redis_requests=200_000, client_seconds=5),
+                 reader_rate=1000, redis_requests=200_000, client_seconds=5,
+                 save_pool=200_000, delete_per_client=10_000),
     "quick": dict(live=50_000, expired=25_000, active=2_000, rounds=3, seconds=3,
                   warmup=1, clients=[2, 8], chunk=25_000, cleanup_rounds=2, rest=3,
-                  reader_rate=500, redis_requests=50_000, client_seconds=2),
+                  reader_rate=500, redis_requests=50_000, client_seconds=2,
+                  save_pool=20_000, delete_per_client=2_000),
 }
 
 # The slowest any single step may take before the run is abandoned (seconds).
@@ -138,10 +143,12 @@ class Bench:
         return int(upd), int(hot)
 
     def pgbench(self, script, clients, seconds, defines=None, options=None, rate=None,
-                log_prefix=None, wait=True):
-        """Runs one pgbench (-M prepared) and returns transactions per second and count."""
+                log_prefix=None, wait=True, transactions=None):
+        """Runs one pgbench (-M prepared) and returns transactions per second and count:
+        for `seconds`, or `transactions` per client when given."""
+        length = ["-t", str(transactions)] if transactions else ["-T", str(seconds)]
         args = ["pgbench", "-n", "-M", "prepared", "-c", str(clients),
-                "-j", str(min(clients, 2)), "-T", str(seconds),
+                "-j", str(min(clients, 2)), *length,
                 "-f", os.path.join(PGBENCH_DIR, script)]
         for key, value in (defines or {}).items():
             args += ["-D", f"{key}={value}"]
@@ -545,6 +552,141 @@ class Bench:
                                 rps[op], ours / rps[op], None, None, unit="ops/s",
                                 notes="redis-benchmark, 400-byte values, no persistence"))
 
+    # ---------------------------------------------------------------- figure 9
+
+    # An express-session session as its store's set() receives it, serialized as
+    # JSON.stringify does: the cookie (about 150 bytes) and Passport's user object.
+    FRAMEWORK_SESSION = (
+        '{"cookie":{"originalMaxAge":86400000,"expires":"2025-06-02T10:15:30.123Z",'
+        '"secure":true,"httpOnly":true,"domain":"app.example.com","path":"/",'
+        '"sameSite":"lax"},"passport":{"user":{"id":"4f1c2a9e-7b3d-4e8a-9c61-2d5f0b7a3e19",'
+        '"name":"Alice Martin","email":"alice.martin@example.com","roles":["user"]}}}')
+    # Ids: PREFIX (13 base64url characters, random per benchmark run) || n, n a 19-digit
+    # number 10^18 + slot * step + tag, 32 characters as uid-safe's 24 random bytes.  The
+    # tag (n's last three digits) says what the id is for, so the sets never meet:
+    #   0           the save pool, save_pool slots spread over the whole range (b)
+    #   1 + run     the existing sessions one delete run removes, one pool per run (e)
+    #   100 + c     new ids of client c, random slots (a, c): clients never collide
+    #   500         unknown ids, random slots (d)
+    # Every set spreads over the same range, so new ids land between existing ones and
+    # unknown ones are looked for among them, as uid-safe's random ids would be.
+    SLOTS = 8_000_000_000_000_000
+
+    def postmaster_pid(self):
+        if not hasattr(self, "_postmaster"):
+            data = self.psql("SHOW data_directory")
+            with open(os.path.join(data, "postmaster.pid")) as f:
+                self._postmaster = int(f.readline())
+        return self._postmaster
+
+    def server_cpu(self):
+        """CPU seconds the cluster's processes have used: the postmaster's own and its
+        reaped children's, and that of the children still running."""
+        pm = self.postmaster_pid()
+        fields = proc_stat(pm)
+        ticks = sum(int(x) for x in fields[11:15])
+        for name in os.listdir("/proc"):
+            if not name.isdigit() or int(name) == pm:
+                continue
+            try:
+                fields = proc_stat(int(name))
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == pm:
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def framework_load(self, slots, step, tag):
+        self.psql_file(os.path.join(SQL_DIR, "framework_load.sql"),
+                       dict(prefix=self.fw_prefix, slots=slots, step=step, tag=tag,
+                            sess=self.FRAMEWORK_SESSION, idle="86400 seconds",
+                            now=int(time.time())))
+
+    def framework_compare(self, key, label, scripts, defines, target, notes,
+                          transactions=None):
+        """One figure-9 comparison: tps of pgsession (A) over connect-pg-simple (B), and
+        the server CPU per call of each.  `defines` gives a run's pgbench variables
+        from its side and number (0 is the warm-up)."""
+        cfg = self.cfg
+        clients = max(cfg["clients"])
+        options = "-c synchronous_commit=off"
+        cpu = {"pg": [0.0, 0], "cps": [0.0, 0]}
+        runs = {"pg": 0, "cps": 0}
+
+        def run(side, measured=True):
+            d = dict(prefix=self.fw_prefix, sess=self.FRAMEWORK_SESSION, idle="86400 seconds",
+                     now=int(time.time()), k=0, **defines(side, runs[side]))
+            runs[side] += 1
+            cpu0 = self.server_cpu()
+            tps, n = self.pgbench(scripts[side], clients, cfg["seconds"] if measured else
+                                  cfg["warmup"], d, options, transactions=transactions)
+            time.sleep(0.5)  # backends exit and are reaped
+            if measured:
+                cpu[side][0] += self.server_cpu() - cpu0
+                cpu[side][1] += n
+            return tps
+
+        name = f"9{key}. {label}, {clients} clients"
+        log(f"  {name}")
+        begin = time.time()
+        run("pg", False), run("cps", False)
+        a, b = self.alternate(cfg["rounds"], lambda: run("pg"), lambda: run("cps"))
+        ratio, spread = median_ratio(a, b)
+        self.add(Figure(name, statistics.median(a), statistics.median(b), ratio, spread,
+                        target, unit="tps", rounds=cfg["rounds"], notes=notes))
+        log(f"    ({time.time() - begin:.0f} s)")
+        us = {s: 1e6 * c / max(n, 1) for s, (c, n) in cpu.items()}
+        self.add(Figure(f"9{key}. server CPU per call / connect-pg-simple", round(us["pg"], 1),
+                        round(us["cps"], 1), us["pg"] / us["cps"] if us["cps"] else None,
+                        None, None, better="lower", unit="us",
+                        notes="context: every server process, all rounds"))
+
+    def figure9(self):
+        log("== figure 9: an express-session store: session_save, session_create and "
+            "session_delete vs connect-pg-simple")
+        cfg = self.cfg
+        clients = max(cfg["clients"])
+        self.fw_prefix = base64.urlsafe_b64encode(os.urandom(12)).decode()[:13]
+        pool = cfg["save_pool"]
+        pool_step = self.SLOTS // pool * 1000
+        per_client = cfg["delete_per_client"]
+        total = clients * per_client
+        delete_step = self.SLOTS // total * 1000
+        log(f"  loading {pool:,} framework sessions and {cfg['rounds'] + 1} x {total:,} "
+            "to delete")
+        self.framework_load(pool, pool_step, 0)
+        for r in range(cfg["rounds"] + 1):
+            self.framework_load(total, delete_step, 1 + r)
+        self.vacuum("pgsession.sessions", "session")
+        self.psql("CHECKPOINT")
+
+        new = lambda side, r: dict(slots=self.SLOTS, step=1000, tag=100, by_client=1)
+        live = lambda side, r: dict(slots=pool, step=pool_step, tag=0, by_client=0)
+        unknown = lambda side, r: dict(total=self.SLOTS, per_client=10**12, step=1000,
+                                       tag=500, seed=r)
+        existing = lambda side, r: dict(total=total, per_client=per_client,
+                                        step=delete_step, tag=1 + r, seed=r)
+        save = dict(pg="pgsession_save.sql", cps="cps_set.sql")
+        delete = dict(pg="pgsession_delete.sql", cps="cps_destroy.sql")
+        self.framework_compare("a", "login, first save: session_save / set() of a new id", save,
+                               new, 1.0, "synchronous_commit off; ~300-byte session")
+        self.vacuum("pgsession.sessions", "session")
+        self.framework_compare("b", "later save: session_save / set() of a live id", save,
+                               live, 1.0, f"among {pool:,} sessions; synchronous_commit off")
+        self.vacuum("pgsession.sessions", "session")
+        self.framework_compare("c", "session_create(id) / INSERT of a new id",
+                               dict(pg="pgsession_create_id.sql", cps="cps_insert.sql"), new,
+                               1.0, "synchronous_commit off")
+        self.framework_compare("d", "session_delete / destroy() of an unknown id", delete,
+                               unknown, 1.0, "synchronous_commit off")
+        self.framework_compare("e", "session_delete / destroy() of a live id", delete,
+                               existing, 1.0, f"{per_client:,} per client and run; "
+                               "synchronous_commit off", transactions=per_client)
+        # Leave the tables as loaded for what follows.
+        self.psql("DELETE FROM pgsession.sessions WHERE data ? 'passport'")
+        self.psql(f"DELETE FROM session WHERE left(sid, 13) = '{self.fw_prefix}'")
+        self.vacuum("pgsession.sessions", "session")
+
     # ---------------------------------------------------------------- figure 8
 
     def launcher_pid(self):
@@ -699,6 +841,12 @@ def machine():
                                         text=True).stdout.strip())
 
 
+def proc_stat(pid):
+    """The fields of /proc/PID/stat after the command name: [0] is field 3 (state)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def free_port():
     import socket
     with socket.socket() as s:
@@ -725,12 +873,12 @@ def main():
         parser.error("--port is required")
     os.makedirs(args.results, exist_ok=True)
     bench = Bench(args)
-    only = set(args.only.split(",")) if args.only else set("1234567")
+    only = set(args.only.split(",")) if args.only else set("12345679")
     bench.start_worker_sampling()
     bench.setup()
     steps = [("1", bench.figure1), ("2", bench.figure2), ("3", bench.figure3),
              ("4", bench.figure4), ("7", bench.figure7), ("6", bench.figure6),
-             ("5", bench.figure5)]
+             ("5", bench.figure5), ("9", bench.figure9)]
     for number_, step in steps:
         if number_ in only:
             step()
