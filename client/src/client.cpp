@@ -164,6 +164,23 @@ std::string client::create(const create_options &options) {
     });
 }
 
+time_point client::save(std::string_view id, const save_options &options) {
+    params values;
+    values.text(id, "id")
+        .text(options.data, "data")
+        .text(options.sub, "sub")
+        .integer(micros(options.idle_timeout))
+        .integer(micros(options.absolute_timeout))
+        .text(options.nonce, "nonce")
+        .text(options.state, "state")
+        .text(options.code_verifier, "code_verifier")
+        .text(options.access_token, "access_token");
+    return guarded([&](detail::connection &conn, auto deadline) {
+        return time_cell(conn.run(statement::save, values, deadline).get(), 0, 0)
+            .value_or(time_point{});
+    });
+}
+
 std::optional<session> client::get(std::string_view token) {
     params values = token_params(token);
     return guarded([&](detail::connection &conn, auto deadline) {
@@ -190,7 +207,9 @@ bool client::update(std::string_view token, const update_options &options) {
     std::optional<std::string> clear;
     for (field which : options.clear)
         clear = (clear ? *clear + "," : "{") + field_name(which);
-    values.text(clear ? std::optional<std::string>(*clear + "}") : std::nullopt, "clear");
+    values.text(clear ? std::optional<std::string>(*clear + "}") : std::nullopt, "clear")
+        .integer(micros(options.idle_timeout))
+        .integer(micros(options.absolute_timeout));
     return guarded([&](detail::connection &conn, auto deadline) {
         return bool_cell(conn.run(statement::update, values, deadline).get(), 0, 0);
     });

@@ -54,6 +54,7 @@ using result = std::unique_ptr<PGresult, result_deleter>;
 /// The statements, one per SQL function (see statements.cpp).
 enum class statement {
     create,
+    save,
     get,
     touch,
     update,
@@ -65,7 +66,7 @@ enum class statement {
 };
 
 /// Number of statements.
-constexpr std::size_t statement_count = 9;
+constexpr std::size_t statement_count = 10;
 
 /// The parameters of one statement, all in text format; empty means SQL NULL.
 class params {

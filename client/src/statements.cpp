@@ -16,6 +16,8 @@ const char *statement_name(statement which) noexcept {
     switch (which) {
     case statement::create:
         return "pgsession_create";
+    case statement::save:
+        return "pgsession_save";
     case statement::get:
         return "pgsession_get";
     case statement::touch:
@@ -44,6 +46,10 @@ std::string statement_sql(statement which, const std::string &quoted_schema) {
         return "SELECT " + s +
                ".session_create($1, $2, $3, $4, $5, $6, $7::jsonb,"
                " $8::int8 * interval '1 microsecond', $9::int8 * interval '1 microsecond')";
+    case statement::save:
+        return "SELECT " + micros("expires_at") + " FROM " + s +
+               ".session_save($1, $2::jsonb, $3, $4::int8 * interval '1 microsecond',"
+               " $5::int8 * interval '1 microsecond', $6, $7, $8, $9) AS expires_at";
     case statement::get:
         return "SELECT nonce, state, access_token, code_verifier, sub, data::text, " +
                micros("created_at") + ", " + micros("expires_at") + ", " +
@@ -52,7 +58,9 @@ std::string statement_sql(statement which, const std::string &quoted_schema) {
     case statement::touch:
         return "SELECT " + micros("expires_at") + " FROM " + s + ".session_touch($1) AS expires_at";
     case statement::update:
-        return "SELECT " + s + ".session_update($1, $2, $3, $4, $5, $6, $7::jsonb, $8::text[])";
+        return "SELECT " + s +
+               ".session_update($1, $2, $3, $4, $5, $6, $7::jsonb, $8::text[],"
+               " $9::int8 * interval '1 microsecond', $10::int8 * interval '1 microsecond')";
     case statement::remove:
         return "SELECT " + s + ".session_delete($1)";
     case statement::rotate:

@@ -128,6 +128,35 @@ TEST(session_errors, bad_tokens_and_timeouts_throw_bad_input) {
     expect_error<pgsession::bad_input>([&] { sessions.list(""); }, "22023");
 }
 
+TEST(session_errors, save_with_a_bad_id_or_value_throws_bad_input) {
+    client sessions{default_options()};
+    const std::string good = unique("good-save-id-0123456789");
+    std::string message = expect_error<pgsession::bad_input>(
+        [&] { sessions.save("semicolon;in-the-id-0123456789"); }, "22023");
+    EXPECT_NE(message.find("id is not a valid cookie value"), std::string::npos) << message;
+    message = expect_error<pgsession::bad_input>([&] { sessions.save(""); }, "22023");
+    EXPECT_NE(message.find("id must not be empty"), std::string::npos) << message;
+    expect_error<pgsession::bad_input>([&] { sessions.save(good + std::string(1, '\0')); },
+                                       "22021");
+    pgsession::save_options array;
+    array.data = "[1, 2]";
+    expect_error<pgsession::bad_input>([&] { sessions.save(good, array); }, "22023");
+    pgsession::save_options negative;
+    negative.idle_timeout = std::chrono::seconds{-1};
+    expect_error<pgsession::bad_input>([&] { sessions.save(good, negative); }, "22023");
+    EXPECT_FALSE(sessions.get(good)); // nothing was saved
+    sessions.save(good);              // and the client is still usable
+    EXPECT_TRUE(sessions.get(good));
+
+    pgsession::update_options bad_timeout;
+    bad_timeout.idle_timeout = std::chrono::seconds{0};
+    expect_error<pgsession::bad_input>([&] { sessions.update(good, bad_timeout); }, "22023");
+    bad_timeout.idle_timeout.reset();
+    bad_timeout.absolute_timeout = std::chrono::seconds{-1};
+    expect_error<pgsession::bad_input>([&] { sessions.update(good, bad_timeout); }, "22023");
+    EXPECT_TRUE(sessions.get(good));
+}
+
 TEST(session_errors, setting_and_clearing_a_field_at_once_throws_bad_input) {
     client sessions{default_options()};
     std::string token = sessions.create();

@@ -7,6 +7,7 @@ using namespace std::chrono_literals;
 using pgsession::client;
 using pgsession::create_options;
 using pgsession::field;
+using pgsession::save_options;
 using pgsession::update_options;
 using pgsession::test::conninfo;
 using pgsession::test::default_options;
@@ -18,6 +19,13 @@ namespace {
 bool near_now(pgsession::time_point when) {
     const auto now = std::chrono::system_clock::now();
     return when > now - 5s && when < now + 5s;
+}
+
+// Updates a live session and reads it back.
+std::optional<pgsession::session> updated(client &sessions, const std::string &token,
+                                          const update_options &change) {
+    EXPECT_TRUE(sessions.update(token, change));
+    return sessions.get(token);
 }
 
 } // namespace
@@ -144,6 +152,175 @@ TEST(session_update, unknown_token_returns_false) {
     update_options change;
     change.sub = "x";
     EXPECT_FALSE(sessions.update(pgsession::test::unknown_token, change));
+}
+
+TEST(session_update, idle_timeout_moves_the_expiry) {
+    client sessions{default_options()};
+    create_options options;
+    options.sub = unique("idle");
+    options.idle_timeout = 1h;
+    std::string token = sessions.create(options);
+    const pgsession::time_point before = sessions.get(token)->expires_at;
+
+    update_options longer;
+    longer.idle_timeout = 2h;
+    std::optional<pgsession::session> s = updated(sessions, token, longer);
+    ASSERT_TRUE(s);
+    EXPECT_GE(s->expires_at - before, 1h);
+    EXPECT_EQ(s->expires_at - s->last_accessed_at, 2h); // an access, recorded now
+    EXPECT_TRUE(near_now(s->last_accessed_at));
+    EXPECT_EQ(sessions.list(*options.sub).at(0).idle_timeout, 2h);
+
+    update_options shorter;
+    shorter.idle_timeout = 1s;
+    EXPECT_TRUE(near_now(updated(sessions, token, shorter).value().expires_at));
+    std::this_thread::sleep_for(1200ms);
+    EXPECT_FALSE(sessions.get(token));
+    EXPECT_FALSE(sessions.update(token, longer));
+}
+
+TEST(session_update, absolute_timeout_counts_from_creation_and_zero_removes_it) {
+    client sessions{default_options()};
+    create_options options;
+    options.absolute_timeout = 1h;
+    std::string token = sessions.create(options);
+    const pgsession::time_point created = sessions.get(token)->created_at;
+
+    update_options longer;
+    longer.absolute_timeout = 2h;
+    std::optional<pgsession::session> s = updated(sessions, token, longer);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->absolute_expires_at);
+    EXPECT_EQ(*s->absolute_expires_at, created + 2h);
+    EXPECT_EQ(s->created_at, created);
+
+    update_options none;
+    none.absolute_timeout = 0s;
+    none.sub = "still-here";
+    s = updated(sessions, token, none);
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->absolute_expires_at);
+    EXPECT_EQ(s->sub, "still-here");
+}
+
+TEST(session_save, creates_a_session_under_the_given_id) {
+    client sessions{default_options()};
+    const std::string id = unique("saved-id-0123456789");
+    save_options options;
+    options.data = R"({"cart": [1, 2]})";
+    options.sub = unique("saver");
+    options.nonce = "n";
+    options.state = "s";
+    options.code_verifier = "v";
+    options.access_token = "at";
+    options.idle_timeout = 10min;
+    options.absolute_timeout = 1h;
+    const pgsession::time_point expires = sessions.save(id, options);
+    EXPECT_TRUE(near_now(expires - 10min));
+
+    std::optional<pgsession::session> s = sessions.get(id);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->data, R"({"cart": [1, 2]})");
+    EXPECT_EQ(s->sub, options.sub);
+    EXPECT_EQ(s->nonce, "n");
+    EXPECT_EQ(s->state, "s");
+    EXPECT_EQ(s->code_verifier, "v");
+    EXPECT_EQ(s->access_token, "at");
+    EXPECT_EQ(s->expires_at, expires);
+    EXPECT_EQ(s->expires_at - s->created_at, 10min);
+    ASSERT_TRUE(s->absolute_expires_at);
+    EXPECT_EQ(*s->absolute_expires_at - s->created_at, 1h);
+    EXPECT_TRUE(near_now(s->created_at));
+
+    // Without anything but the id: a session with no fields and the server's timeouts.
+    const std::string bare = unique("bare-id-0123456789");
+    sessions.save(bare);
+    s = sessions.get(bare);
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->data);
+    EXPECT_FALSE(s->sub);
+    EXPECT_FALSE(s->nonce);
+}
+
+TEST(session_save, replaces_the_whole_session_and_keeps_created_at_and_absolute_expiry) {
+    client sessions{default_options()};
+    const std::string id = unique("resaved-id-0123456789");
+    const std::string sub = unique("resaver");
+    save_options first;
+    first.data = R"({"step": 1})";
+    first.sub = sub;
+    first.nonce = "n";
+    first.state = "s";
+    first.idle_timeout = 10min;
+    first.absolute_timeout = 1h;
+    const pgsession::time_point first_expiry = sessions.save(id, first);
+    const pgsession::session before = sessions.get(id).value();
+    std::this_thread::sleep_for(20ms);
+
+    save_options second;
+    second.data = R"({"step": 2})";
+    second.sub = sub;
+    const pgsession::time_point second_expiry = sessions.save(id, second);
+    EXPECT_GT(second_expiry, first_expiry); // a save counts as an access
+
+    std::optional<pgsession::session> s = sessions.get(id);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->data, R"({"step": 2})");
+    EXPECT_EQ(s->sub, sub);
+    EXPECT_FALSE(s->nonce); // not given, so emptied
+    EXPECT_FALSE(s->state);
+    EXPECT_EQ(s->created_at, before.created_at);
+    EXPECT_EQ(s->absolute_expires_at, before.absolute_expires_at);
+    EXPECT_EQ(s->expires_at, second_expiry);
+    EXPECT_EQ(s->expires_at - s->last_accessed_at, 10min); // the idle timeout is kept
+    std::vector<pgsession::session_info> listed = sessions.list(sub);
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].idle_timeout, 10min);
+
+    // Given timeouts replace the kept ones; the absolute one counts from created_at.
+    save_options third;
+    third.idle_timeout = 20min;
+    third.absolute_timeout = 2h;
+    const pgsession::time_point third_expiry = sessions.save(id, third);
+    s = sessions.get(id);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(third_expiry - s->last_accessed_at, 20min);
+    EXPECT_EQ(s->created_at, before.created_at);
+    EXPECT_EQ(s->absolute_expires_at, before.created_at + 2h);
+    EXPECT_FALSE(s->data);
+    EXPECT_FALSE(s->sub);
+
+    save_options unlimited;
+    unlimited.absolute_timeout = 0s;
+    sessions.save(id, unlimited);
+    EXPECT_FALSE(sessions.get(id)->absolute_expires_at);
+}
+
+TEST(session_save, over_an_expired_session_makes_a_new_one) {
+    client sessions{default_options()};
+    const std::string id = unique("expired-save-0123456789");
+    save_options first;
+    first.sub = "old";
+    first.state = "old-state";
+    first.idle_timeout = 1s;
+    sessions.save(id, first);
+    const pgsession::time_point first_created = sessions.get(id)->created_at;
+    std::this_thread::sleep_for(1200ms);
+    ASSERT_FALSE(sessions.get(id));
+
+    save_options second;
+    second.data = R"({"fresh": true})";
+    second.idle_timeout = 10min;
+    const pgsession::time_point expires = sessions.save(id, second);
+    std::optional<pgsession::session> s = sessions.get(id);
+    ASSERT_TRUE(s);
+    EXPECT_GT(s->created_at, first_created + 1s);
+    EXPECT_TRUE(near_now(s->created_at));
+    EXPECT_EQ(s->expires_at, expires);
+    EXPECT_EQ(s->expires_at - s->created_at, 10min);
+    EXPECT_FALSE(s->sub);
+    EXPECT_FALSE(s->state);
+    EXPECT_EQ(s->data, R"({"fresh": true})");
 }
 
 TEST(session_remove, returns_whether_the_session_was_live) {

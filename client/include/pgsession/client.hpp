@@ -91,6 +91,30 @@ struct create_options {
     std::optional<std::chrono::microseconds> absolute_timeout{};
 };
 
+/// What save() stores under an application-chosen id: the whole session, since a save
+/// replaces every field (an absent one is stored empty).
+struct save_options {
+    /// The text of a JSON object (at most 1 MiB as jsonb); empty stores no data.
+    std::optional<std::string> data{};
+    /// Subject, the user id (at most 255 characters).
+    std::optional<std::string> sub{};
+    /// OpenID Connect nonce (at most 255 characters).
+    std::optional<std::string> nonce{};
+    /// OAuth 2.0 state (at most 2048 characters).
+    std::optional<std::string> state{};
+    /// PKCE code_verifier (at most 255 characters).
+    std::optional<std::string> code_verifier{};
+    /// Access token (at most 16384 characters).
+    std::optional<std::string> access_token{};
+    /// Idle timeout; empty keeps a live session's, or takes pgsession.idle_timeout for a
+    /// new one.
+    std::optional<std::chrono::microseconds> idle_timeout{};
+    /// Absolute timeout, counted from the session's created_at; zero means none.  Empty
+    /// keeps a live session's absolute expiry, or takes pgsession.absolute_timeout for a
+    /// new one.
+    std::optional<std::chrono::microseconds> absolute_timeout{};
+};
+
 /// A session field, to name in update_options::clear.
 enum class field { nonce, state, access_token, code_verifier, sub, data };
 
@@ -111,6 +135,12 @@ struct update_options {
     std::optional<std::string> data{};
     /// Fields to empty.
     std::vector<field> clear{};
+    /// New idle timeout.  Changing a timeout counts as an access: the expiry is
+    /// recomputed from now.
+    std::optional<std::chrono::microseconds> idle_timeout{};
+    /// New absolute timeout, counted from the session's created_at; zero removes the
+    /// limit.  Also counts as an access.
+    std::optional<std::chrono::microseconds> absolute_timeout{};
 };
 
 /// Limits of one cleanup() run; empty members take the server's settings.
@@ -178,6 +208,11 @@ class client {
 
     /// Creates a session and returns its token (session_create).
     std::string create(const create_options &options = {});
+    /// Creates or replaces, whole, the session under an application-chosen id (16 to 255
+    /// visible ASCII characters) and returns its expiry (session_save).  A live session
+    /// keeps its created_at, and its timeouts unless given; an expired one is replaced
+    /// by a new one.
+    time_point save(std::string_view id, const save_options &options = {});
     /// The live session with this token, empty when unknown or expired (session_get).
     std::optional<session> get(std::string_view token);
     /// Records an access now; the new expiry, empty when unknown or expired.
