@@ -206,17 +206,24 @@ void Disconnect() {
 // Runs a statement (preparing and saving its plan on first use) and returns the SPI
 // result code.  `nulls` follows SPI's convention: 'n' for NULL, ' ' otherwise.
 //
-// search_path is pinned to pg_catalog, pg_temp while the statement is prepared and run,
-// whatever the caller (or the worker's database) has.  The SQL functions are SECURITY
-// DEFINER: were an operator such as = resolved through a caller's schema, the caller's
-// code would run with the owner's rights.  Most functions also pin it with a SET clause;
-// session_get does not (see the install script), so this is what protects it, and the
-// worker.  Pinning here costs one GUC nesting level per statement.
+// Names are resolved in pg_catalog only while the statement is prepared and run,
+// whatever search_path the caller (or the worker's database) has.  The SQL functions are
+// SECURITY DEFINER: were an operator such as = resolved through a caller's schema, the
+// caller's code would run with the owner's rights.  Most functions also pin search_path
+// with a SET clause; session_get does not (see the install script), so this is what
+// protects it, and the worker.
+//
+// The pin is an override search path (namespace.c's PushOverrideSearchPath), not a GUC:
+// setting search_path makes PostgreSQL recompute its namespace list, and setting it and
+// restoring it around every statement cost several microseconds a call (bench/README.md,
+// figure 9).  The override lists pg_catalog alone, not even the temporary schema (every
+// table here is named with its schema), and is the same for every statement, so the plan
+// cache, which keeps the path a plan was made under, never replans for it.  An error pops
+// it at the end of the (sub)transaction.
 int Execute(Statement &stmt, const Datum *values, const char *nulls, bool read_only,
             long max_rows = 0) {
-    int guc_level = NewGUCNestLevel();
-    (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-                            GUC_ACTION_SAVE, true, 0, false);
+    OverrideSearchPath catalog_only = {NIL, true, false, 0};
+    PushOverrideSearchPath(&catalog_only);
     if (stmt.plan == nullptr) {
         SPIPlanPtr plan = SPI_prepare(stmt.sql, stmt.nargs, stmt.argtypes);
         if (plan == nullptr)
@@ -230,8 +237,7 @@ int Execute(Statement &stmt, const Datum *values, const char *nulls, bool read_o
     if (rc < 0)
         throw Error(ERRCODE_INTERNAL_ERROR, "pgsession statement failed: %s",
                     SPI_result_code_string(rc));
-    // On an error, the end of the (sub)transaction restores search_path instead.
-    AtEOXact_GUC(true, guc_level);
+    PopOverrideSearchPath();
     return rc;
 }
 
