@@ -5,7 +5,8 @@
 -- section: session_save (framework stores)
 -- A framework's store (express-session, Django, Spring Session, Rails) saves a session
 -- whole under an id it chose and sets its lifetime from the cookie: one statement,
--- race-free under concurrent saves of one id (they wait for each other; none fails).
+-- race-free under concurrent saves of one id (under READ COMMITTED they wait for each
+-- other and none fails).
 CREATE FUNCTION session_save(
     id               text,
     data             jsonb,
@@ -25,8 +26,13 @@ COMMENT ON FUNCTION session_save(text, jsonb, text, interval, interval, text, te
 
 -- section: session_update changes timeouts too
 --
--- New arguments mean a new signature: the function is dropped and created again, with
--- the default privileges (EXECUTE for PUBLIC), as in 0.1.0.
+-- New arguments mean a new signature: the function is dropped and created again.  The
+-- privileges granted or revoked on the 0.1.0 function (README "Privileges" shows how to
+-- restrict it to an application's role) are kept: saved here, applied again below.
+SELECT pg_catalog.set_config('pgsession_upgrade.session_update_acl',
+                             coalesce(p.proacl::text, ''), true)
+  FROM pg_catalog.pg_proc p
+ WHERE p.oid = 'session_update(text, text, text, text, text, text, jsonb, text[])'::pg_catalog.regprocedure;
 DROP FUNCTION session_update(text, text, text, text, text, text, jsonb, text[]);
 CREATE FUNCTION session_update(
     id               text,
@@ -44,7 +50,29 @@ CREATE FUNCTION session_update(
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_update';
 COMMENT ON FUNCTION session_update(text, text, text, text, text, text, jsonb, text[], interval, interval) IS
-'Changes the given (non-NULL) fields of a live session, sets the fields named in clear to NULL, and changes its idle timeout and absolute timeout (measured from created_at; 0 for none) where given, which counts as an access; returns whether a live session was updated';
+'Changes the given (non-NULL) fields of a live session, sets the fields named in clear to NULL, and changes its idle timeout and absolute timeout (measured from created_at; 0 for none) where given; records an access; returns whether a live session was updated (false for a malformed token)';
+
+DO $$
+DECLARE
+    old_acl text := pg_catalog.current_setting('pgsession_upgrade.session_update_acl', true);
+    fn pg_catalog.regprocedure :=
+        'session_update(text, text, text, text, text, text, jsonb, text[], interval, interval)';
+    item record;
+BEGIN
+    -- An empty ACL is the default one (EXECUTE for PUBLIC), which the new function has.
+    IF old_acl IS NULL OR old_acl = '' THEN
+        RETURN;
+    END IF;
+    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn);
+    FOR item IN SELECT a.grantee, a.privilege_type, a.is_grantable
+                  FROM pg_catalog.aclexplode(old_acl::pg_catalog.aclitem[]) AS a LOOP
+        EXECUTE pg_catalog.format('GRANT %s ON FUNCTION %s TO %s%s', item.privilege_type, fn,
+            CASE WHEN item.grantee = 0 THEN 'PUBLIC'
+                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(item.grantee)) END,
+            CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$$;
 
 -- section: malformed tokens read as unknown sessions; session_get's access rule
 COMMENT ON FUNCTION session_get(text) IS
@@ -54,4 +82,4 @@ COMMENT ON FUNCTION session_touch(text) IS
 COMMENT ON FUNCTION session_delete(text) IS
 'Removes the session with this token; returns whether it was live (false for a malformed token)';
 COMMENT ON FUNCTION session_rotate(text) IS
-'Gives a live session a new token and returns it (NULL when unknown, expired or malformed); the old token stops working at once';
+'Gives a live session a new token and returns it (NULL when unknown, expired or malformed); the old token stops working at once; records an access';

@@ -128,7 +128,8 @@ COMMENT ON FUNCTION session_create(text, text, text, text, text, text, jsonb, in
 
 -- A framework's store (express-session, Django, Spring Session, Rails) saves a session
 -- whole under an id it chose and sets its lifetime from the cookie: one statement,
--- race-free under concurrent saves of one id (they wait for each other; none fails).
+-- race-free under concurrent saves of one id (under READ COMMITTED they wait for each
+-- other and none fails).
 CREATE FUNCTION session_save(
     id               text,
     data             jsonb,
@@ -181,7 +182,7 @@ CREATE FUNCTION session_update(
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_update';
 COMMENT ON FUNCTION session_update(text, text, text, text, text, text, jsonb, text[], interval, interval) IS
-'Changes the given (non-NULL) fields of a live session, sets the fields named in clear to NULL, and changes its idle timeout and absolute timeout (measured from created_at; 0 for none) where given, which counts as an access; returns whether a live session was updated';
+'Changes the given (non-NULL) fields of a live session, sets the fields named in clear to NULL, and changes its idle timeout and absolute timeout (measured from created_at; 0 for none) where given; records an access; returns whether a live session was updated (false for a malformed token)';
 
 CREATE FUNCTION session_delete(id text) RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
@@ -195,7 +196,7 @@ CREATE FUNCTION session_rotate(id text) RETURNS text
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_rotate';
 COMMENT ON FUNCTION session_rotate(text) IS
-'Gives a live session a new token and returns it (NULL when unknown, expired or malformed); the old token stops working at once';
+'Gives a live session a new token and returns it (NULL when unknown, expired or malformed); the old token stops working at once; records an access';
 
 -- section: administrative functions (no EXECUTE for PUBLIC; grant where needed)
 

@@ -82,7 +82,8 @@ Statement insert_stmt = {
     11, INSERT_ARGTYPES, nullptr};
 
 // Creates or replaces a session in one statement (session_save).  ON CONFLICT DO UPDATE
-// makes concurrent saves of one key wait for each other instead of failing.  A live
+// makes concurrent saves of one key wait for each other instead of failing (under READ
+// COMMITTED; under REPEATABLE READ a save racing another can fail with 40001).  A live
 // session ($8 is now) keeps created_at, and its idle timeout ($12: given) and absolute
 // expiry ($13: given, then measured from created_at: $14, NULL for none) unless given;
 // an expired one is replaced whole by the new session's values ($9 to $11).
@@ -127,9 +128,12 @@ Statement touch_stmt = {
 // One plan for every combination of changed fields: $odd says whether the field
 // changes, the next parameter is its new value.  Assigning a column its own value keeps
 // the update HOT-eligible, since PostgreSQL compares the indexed values themselves.
+// An update is an access, recorded as session_touch records one: a request is writing
+// the session, and session_get, which leaves an access unrecorded when it finds the row
+// held by another writer, relies on every writer of a live session recording it.
 // Timeouts: $15 says the idle timeout changes (to $16), $17 the absolute one (to
-// created_at + $18, NULL for none); either counts as an access, so the expiry is
-// recomputed from now ($2) and cleanup_after follows it down when it is shorter.
+// created_at + $18, NULL for none); then the expiry is recomputed from now ($2), and
+// cleanup_after follows it down when it is shorter.
 #define UPDATE_TIMEOUTS "($15 OR $17)"
 #define UPDATE_IDLE "(CASE WHEN $15 THEN $16 ELSE idle_timeout END)"
 #define UPDATE_ABSOLUTE "(CASE WHEN $17 THEN created_at + $18 ELSE absolute_expires_at END)"
@@ -143,9 +147,9 @@ Statement update_stmt = {
     "sub = CASE WHEN $11 THEN $12 ELSE sub END, "
     "data = CASE WHEN $13 THEN $14 ELSE data END, "
     "idle_timeout = " UPDATE_IDLE ", absolute_expires_at = " UPDATE_ABSOLUTE ", "
-    "last_accessed_at = CASE WHEN " UPDATE_TIMEOUTS " THEN GREATEST(last_accessed_at, $2) "
-    "ELSE last_accessed_at END, "
-    "expires_at = CASE WHEN " UPDATE_TIMEOUTS " THEN " UPDATE_EXPIRES " ELSE expires_at END, "
+    "last_accessed_at = GREATEST(last_accessed_at, $2), "
+    "expires_at = CASE WHEN " UPDATE_TIMEOUTS " THEN " UPDATE_EXPIRES " "
+    "ELSE GREATEST(expires_at, LEAST($2 + idle_timeout, absolute_expires_at)) END, "
     "cleanup_after = CASE WHEN " UPDATE_TIMEOUTS " THEN LEAST(cleanup_after, " UPDATE_EXPIRES ") "
     "ELSE cleanup_after END "
     "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1",
@@ -160,7 +164,11 @@ Statement delete_stmt = {
     {BYTEAOID, TIMESTAMPTZOID},
     nullptr};
 
-Statement rotate_stmt = {"UPDATE pgsession.sessions SET id_hash = $3 "
+// A rotation is an access too (see update_stmt).
+Statement rotate_stmt = {"UPDATE pgsession.sessions SET id_hash = $3, "
+                         "last_accessed_at = GREATEST(last_accessed_at, $2), "
+                         "expires_at = GREATEST(expires_at, LEAST($2 + idle_timeout, "
+                         "absolute_expires_at)) "
                          "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1",
                          3,
                          {BYTEAOID, TIMESTAMPTZOID, BYTEAOID},
@@ -190,6 +198,15 @@ Statement reschedule_stmt = {"UPDATE pgsession.sessions SET cleanup_after = expi
                              2,
                              {TIDARRAYOID, TIMESTAMPTZOID},
                              nullptr};
+
+// The expired rows of a cleanup batch, locked, when the table has triggers (a foreign
+// key of the application's referencing it, say): the executor's DELETE fires them, a
+// delete through the table access method would not.
+Statement delete_locked_stmt = {"DELETE FROM pgsession.sessions "
+                                "WHERE ctid = ANY ($1) AND expires_at <= $2",
+                                2,
+                                {TIDARRAYOID, TIMESTAMPTZOID},
+                                nullptr};
 
 // Connects to SPI for the lifetime of one store call.
 void Connect() {
@@ -494,8 +511,9 @@ bool AccessDue(TimestampTz last_accessed_at, int64 idle_us, TimestampTz now,
 // What a direct read found.
 enum class ReadResult {
     kAbsent,
-    kLive,         // the row is in `out`
-    kLiveAccessDue // the row is locked by this transaction and not in `out`
+    kLive,          // the row is in `out`
+    kLiveAccessDue, // the row is locked by this transaction and not in `out`
+    kChanged        // READ COMMITTED: a newer version committed since the snapshot; read again
 };
 
 // Puts the row in `slot` into `out` as the result type `desc` (mapped by `cols`).
@@ -576,6 +594,8 @@ ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, int64 touch_interv
                     ExecDropSingleTupleTableSlot(locked);
                     if (lock == TM_Ok)
                         result = ReadResult::kLiveAccessDue;
+                    else if (lock == TM_Updated && !IsolationUsesXactSnapshot())
+                        result = ReadResult::kChanged;
                 }
             }
             if (result == ReadResult::kLive)
@@ -595,7 +615,14 @@ ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, int64 touch_interv
 
 bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write, int64 touch_interval_us,
                  Tuplestorestate *out, TupleDesc desc) {
-    ReadResult read = ReadLiveSession(key, now, may_write ? touch_interval_us : -1, out, desc);
+    // Under READ COMMITTED a version committed after the snapshot (another request
+    // recording the access, a save, the cleanup rescheduling the row) is simply read
+    // again with a new snapshot, as an UPDATE would; that never waits.  A few rounds at
+    // most: then the row is returned as last read, unrecorded.
+    ReadResult read = ReadResult::kChanged;
+    for (int round = 0; read == ReadResult::kChanged; round++)
+        read =
+            ReadLiveSession(key, now, may_write && round < 3 ? touch_interval_us : -1, out, desc);
     if (read != ReadResult::kLiveAccessDue)
         return read == ReadResult::kLive;
 
@@ -708,15 +735,16 @@ Relation OpenCleanupIndex(Relation table, AttrNumber cleanup_after) {
 
 namespace {
 
-// Reschedules the locked live rows of a batch (reschedule_stmt); returns how many moved.
-int64 Reschedule(Datum *tids, int count, TimestampTz now) {
+// Runs `stmt` (reschedule_stmt or delete_locked_stmt) on the rows of a batch this
+// transaction has locked; returns how many it changed.
+int64 ActOnLocked(Statement &stmt, Datum *tids, int count, TimestampTz now) {
     if (count == 0)
         return 0;
     ArrayType *array =
         construct_array(tids, count, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT);
     Datum values[2] = {PointerGetDatum(array), TimestampTzGetDatum(now)};
     Connect();
-    Execute(reschedule_stmt, values, nullptr, false);
+    Execute(stmt, values, nullptr, false);
     int64 moved = int64(SPI_processed);
     Disconnect();
     pfree(array);
@@ -760,9 +788,14 @@ CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batch
     TupleTableSlot *slot = table_slot_create(table, nullptr);
     TupleTableSlot *locked = table_slot_create(table, nullptr);
 
+    // With triggers on the table, expired rows are locked like live ones and deleted by
+    // the executor (delete_locked_stmt) at the end of the batch.
+    bool direct_delete = table->trigdesc == nullptr;
     CleanupBatchResult result = {0, 0, 0, 0};
-    Datum *live = static_cast<Datum *>(palloc(sizeof(Datum) * batch_size));
-    ItemPointerData *live_tids =
+    // Locked rows: live ones from the start of the arrays, expired ones (with triggers)
+    // from the end.
+    Datum *locked_rows = static_cast<Datum *>(palloc(sizeof(Datum) * batch_size));
+    ItemPointerData *locked_tids =
         static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * batch_size));
     bool exhausted = false;
     while (!exhausted && (max_batches <= 0 || result.batches < max_batches)) {
@@ -770,6 +803,7 @@ CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batch
         CommandId cid = GetCurrentCommandId(true);
         int examined = 0;
         int live_count = 0;
+        int doomed_count = 0;
         while (examined < batch_size) {
             if (!index_getnext_slot(scan, ForwardScanDirection, slot)) {
                 exhausted = true;
@@ -780,29 +814,41 @@ CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batch
                 DatumGetTimestampTz(slot_getattr(slot, expires_column, &isnull));
             ItemPointerData tid = slot->tts_tid;
             TM_FailureData failure;
-            if (expires_at <= now) {
-                if (table_tuple_delete(table, &tid, cid, snapshot, InvalidSnapshot, false, &failure,
-                                       false) != TM_Ok)
-                    continue;
+            // A row held by another transaction comes back "being modified"; so does one
+            // held by this transaction itself (a FOR UPDATE of its own, the KEY SHARE of
+            // an insert into a referencing table), which the lock below takes as ours.
+            TM_Result deleted = TM_BeingModified;
+            if (expires_at <= now && direct_delete)
+                deleted = table_tuple_delete(table, &tid, cid, snapshot, InvalidSnapshot, false,
+                                             &failure, false);
+            if (deleted == TM_Ok) {
                 result.removed++;
+            } else if (deleted != TM_BeingModified) {
+                continue;
             } else {
-                if (table_tuple_lock(table, &tid, snapshot, locked, cid, LockTupleNoKeyExclusive,
+                // A row to delete takes the lock a DELETE would; one to reschedule, an
+                // UPDATE's of a non-key column.
+                bool doomed = expires_at <= now;
+                if (table_tuple_lock(table, &tid, snapshot, locked, cid,
+                                     doomed ? LockTupleExclusive : LockTupleNoKeyExclusive,
                                      LockWaitSkip, 0, &failure) != TM_Ok)
                     continue;
-                live_tids[live_count] = tid;
-                live[live_count] = PointerGetDatum(&live_tids[live_count]);
-                live_count++;
+                int at = doomed ? batch_size - 1 - doomed_count++ : live_count++;
+                locked_tids[at] = tid;
+                locked_rows[at] = PointerGetDatum(&locked_tids[at]);
             }
             examined++;
         }
-        result.rescheduled += Reschedule(live, live_count, now);
+        result.rescheduled += ActOnLocked(reschedule_stmt, locked_rows, live_count, now);
+        result.removed += ActOnLocked(delete_locked_stmt, locked_rows + batch_size - doomed_count,
+                                      doomed_count, now);
         result.examined += examined;
         result.batches++;
         exhausted = exhausted || examined < batch_size;
         CHECK_FOR_INTERRUPTS();
     }
-    pfree(live);
-    pfree(live_tids);
+    pfree(locked_rows);
+    pfree(locked_tids);
     ExecDropSingleTupleTableSlot(locked);
     ExecDropSingleTupleTableSlot(slot);
     index_endscan(scan);

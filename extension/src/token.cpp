@@ -92,8 +92,18 @@ void ValidateId(const text *id, bool isnull, const char *argname) {
 }
 
 bool IsWellFormedId(const text *id) {
-    int bad_at;
-    return CheckId(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), &bad_at) == IdProblem::kNone;
+    // 0.1.0 accepted any visible ASCII in an application-supplied id, and its sessions
+    // must stay reachable: a lookup asks only for that, not for cookie-octets.
+    int len = VARSIZE_ANY_EXHDR(id);
+    const char *chars = VARDATA_ANY(id);
+    if (len < kMinIdLength || len > kMaxIdLength)
+        return false;
+    for (int i = 0; i < len; i++) {
+        unsigned char c = static_cast<unsigned char>(chars[i]);
+        if (c < 0x21 || c > 0x7E)
+            return false;
+    }
+    return true;
 }
 
 void DigestToken(const char *token, int len, TokenDigest &out) {

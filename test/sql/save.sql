@@ -1,6 +1,6 @@
 -- session_save (a framework store's set()) and changing timeouts with session_update.
 BEGIN;
-SELECT plan(30);
+SELECT plan(33);
 
 -- a new session under an application-chosen id
 SELECT ok(session_save('framework-sid-000001', '{"cart": [1]}', sub => 'alice', idle_timeout => '30 minutes')
@@ -72,6 +72,20 @@ SELECT is(session_update(:'remember', absolute_timeout => '0'), true, 'absolute_
 SELECT is((SELECT absolute_expires_at FROM session_get(:'remember')), NULL, 'so it has none');
 SELECT throws_ok(format('SELECT session_update(%L, idle_timeout => %L)', :'remember', '-1 hour'), '22023',
                  'idle_timeout must be positive', 'update: a negative idle timeout is refused');
+
+-- every writer of a live session records an access (session_get leaves one unrecorded
+-- when it meets another writer, and relies on that writer recording it)
+SELECT session_create(id => 'writer-records-00001', idle_timeout => '1 hour') AS writer \gset
+SELECT pg_sleep(0.01);
+SELECT session_update(:'writer', nonce => 'changed') AS updated \gset
+SELECT cmp_ok((SELECT last_accessed_at - created_at FROM pgsession.sessions WHERE id_hash = sha256(:'writer')),
+              '>=', interval '10 ms', 'session_update records an access');
+SELECT pg_sleep(0.01);
+SELECT session_rotate(:'writer') AS rotated \gset
+CREATE TEMP TABLE after_rotate AS SELECT last_accessed_at, expires_at, created_at FROM pgsession.sessions
+ WHERE id_hash = sha256(convert_to(:'rotated', 'UTF8'));
+SELECT cmp_ok((SELECT last_accessed_at - created_at FROM after_rotate), '>=', interval '20 ms', 'session_rotate records an access');
+SELECT is((SELECT expires_at - last_accessed_at FROM after_rotate), interval '1 hour', 'and slides the expiry with it');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -100,11 +100,12 @@ SELECT session_create(id => 'supplied-id-0000000001', sub => 'alice', access_tok
                       data => '{"theme": "dark", "n": [1, 2]}', absolute_timeout => '0');
 SELECT session_rotate(session_create(sub => 'bob', data => '{"cart": 3}', idle_timeout => '2 hours'));
 SELECT session_create(nonce => 'ünïcødé', state => repeat('x', 2048), idle_timeout => '10 minutes');
+SELECT session_create(id => 'user;1234567890abcdef', sub => 'semicolon');
 SQL
 q -d app -c "SELECT session_create(id => 'expires-soon-0000001', idle_timeout => '1 second')" >/dev/null
 q -d app -c "SELECT session_update(id => 'supplied-id-0000000001', nonce => 'n-2', clear => '{access_token}')" >/dev/null
 q -d app -c "SET pgsession.touch_interval = 0; SELECT count(*) FROM session_get('supplied-id-0000000001')" >/dev/null
-is "0.1.0 created four sessions to keep" "$(wc -l <"$DIR/tokens")" 4
+is "0.1.0 created five sessions to keep (one with an id 0.2.0 would refuse to create)" "$(wc -l <"$DIR/tokens")" 5
 
 # What a session looks like, without the columns an access moves.
 SHOW="SELECT coalesce(nonce, '-') || '|' || coalesce(state, '-') || '|' || coalesce(access_token, '-') || '|' || coalesce(code_verifier, '-') || '|' || coalesce(sub, '-') || '|' || coalesce(data::text, '-') || '|' || created_at || '|' || coalesce(absolute_expires_at::text, '-') FROM session_get(:'token')"
@@ -117,7 +118,14 @@ show_all() {
     done <"$DIR/tokens"
 }
 show_all >"$DIR/before"
-is "0.1.0 serves all four" "$(grep -c '|' "$DIR/before")" 4
+is "0.1.0 serves all five" "$(grep -c '|' "$DIR/before")" 5
+
+# A database whose administrator restricted session_update to the application's role, as
+# README "Privileges" shows: the update must keep that.
+q -d postgres -c "CREATE ROLE upgrade_app" -c "CREATE DATABASE restricted"
+q -d restricted -c "CREATE EXTENSION pgsession VERSION '0.1.0'" \
+    -c "REVOKE EXECUTE ON FUNCTION session_update FROM PUBLIC" \
+    -c "GRANT EXECUTE ON FUNCTION session_update TO upgrade_app"
 
 # 3. The new build, a restart, and the 0.1.0 database served by the new library.  The
 # launcher runs once at start: the 1-second session has expired by then.
@@ -150,6 +158,12 @@ check "every 0.1.0 session is served with its data intact after the update" \
 is "an old session takes the new functions (session_save replaces its data)" \
     "$(q -d app -c "SELECT session_save('supplied-id-0000000001', '{\"saved\": true}')" \
         -c "SELECT data FROM session_get('supplied-id-0000000001')" | tail -n 1)" '{"saved": true}'
+
+check "ALTER EXTENSION pgsession UPDATE where session_update was restricted" \
+    q -d restricted -c "ALTER EXTENSION pgsession UPDATE"
+is "the new session_update keeps the restriction (PUBLIC, upgrade_app)" \
+    "$(q -d restricted -c "SELECT has_function_privilege('public', p.oid, 'EXECUTE') || ',' || has_function_privilege('upgrade_app', p.oid, 'EXECUTE') FROM pg_proc p WHERE p.proname = 'session_update'")" \
+    "false,true"
 
 # 5. The upgraded objects equal a fresh install's.
 q -d postgres -c "CREATE DATABASE fresh"

@@ -63,9 +63,10 @@ TimestampTz SaveSession(TokenDigest &key, const FieldValues &fields, const Timeo
 // `out`.  When `may_write` and its access is due (see AccessDue in store.cpp), records
 // this access (last_accessed_at and the sliding expiry), unless another transaction is
 // writing the row right now, or has written it since this transaction's snapshot: then
-// the row is returned as read, and the access is left unrecorded.  Never waits for a
-// row lock and never raises a serialization failure.  Returns whether a live session
-// was found.
+// the row is returned as read, and the access is left unrecorded (every other writer of
+// a live session records one; under READ COMMITTED a committed change is read again).
+// Never waits for a row lock and never raises a serialization failure itself.  Returns whether a
+// live session was found.
 bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write, int64 touch_interval_us,
                  Tuplestorestate *out, TupleDesc desc);
 
@@ -101,7 +102,9 @@ struct CleanupBatchResult {
 // transaction, at most `max_batches` of them (0: until a batch is not full): expired rows
 // are deleted, live ones "rescheduled" (see the install script).  Rows another
 // transaction is writing, or has written since this transaction's snapshot, are skipped:
-// the cleanup never waits for a request and never raises a serialization failure.  All
+// the cleanup never waits for a request and never fails on a concurrent update.  Rows
+// this transaction holds itself are taken.  With triggers on the table, expired rows are
+// deleted through the executor, so that they fire.  All
 // the batches of one call share one scan of the cleanup index, so a backlog is read
 // once, however many batches it takes.  Returns the totals over the batches.
 CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batches);

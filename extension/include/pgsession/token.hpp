@@ -39,9 +39,10 @@ void GenerateToken(char (&out)[kTokenLength + 1]);
 // be detoasted.
 void ValidateId(const text *id, bool isnull, const char *argname);
 
-// Whether a token given to look a session up could be one at all (ValidateId would
-// accept it).  A token comes from an untrusted cookie: one that is not is simply an
-// unknown session, not an error.
+// Whether a token given to look a session up could be one at all: kMinIdLength to
+// kMaxIdLength visible ASCII characters (what any version accepted as an id; 0.1.0 did
+// not ask for cookie-octets).  A token comes from an untrusted cookie: one that is not
+// is simply an unknown session, not an error.
 bool IsWellFormedId(const text *id);
 
 // Digest of the token text (length len).
