@@ -19,7 +19,6 @@ CREATE FUNCTION session_save(
     access_token     text DEFAULT NULL
 ) RETURNS timestamptz
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_save';
 COMMENT ON FUNCTION session_save(text, jsonb, text, interval, interval, text, text, text, text) IS
 'Creates or replaces, whole, the session with this application-chosen id and returns its expiry; a live session keeps its created_at, and its idle timeout and absolute expiry unless given; an expired one is replaced as new';
@@ -47,7 +46,6 @@ CREATE FUNCTION session_update(
     absolute_timeout interval DEFAULT NULL
 ) RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_update';
 COMMENT ON FUNCTION session_update(text, text, text, text, text, text, jsonb, text[], interval, interval) IS
 'Changes the given (non-NULL) fields of a live session, sets the fields named in clear to NULL, and changes its idle timeout and absolute timeout (measured from created_at; 0 for none) where given; records an access; returns whether a live session was updated (false for a malformed token)';
@@ -73,6 +71,14 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- section: the per-request functions pin name lookup in the library, not with a SET clause
+--
+-- (see the comment on the per-session functions in sql/pgsession--0.2.0.sql)
+ALTER FUNCTION session_create(text, text, text, text, text, text, jsonb, interval, interval) RESET search_path;
+ALTER FUNCTION session_touch(text) RESET search_path;
+ALTER FUNCTION session_delete(text) RESET search_path;
+ALTER FUNCTION session_rotate(text) RESET search_path;
 
 -- section: malformed tokens read as unknown sessions; session_get's access rule
 COMMENT ON FUNCTION session_get(text) IS

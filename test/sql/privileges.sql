@@ -1,7 +1,7 @@
 -- An application role can use sessions through the functions but cannot read or write
 -- the table; the administrative functions need an explicit grant.
 BEGIN;
-SELECT plan(30);
+SELECT plan(32);
 
 CREATE ROLE pgsession_test_app NOLOGIN;
 -- pgTAP keeps its bookkeeping in temporary tables of ours; let the role write them.
@@ -11,9 +11,22 @@ GRANT ALL ON __tcache__, __tcache___id_seq, __tresults___numb_seq TO pgsession_t
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
            JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
            JOIN pg_extension e ON e.oid = d.refobjid
-           WHERE e.extname = 'pgsession' AND p.prosecdef AND p.proname <> 'session_get'
+           WHERE e.extname = 'pgsession' AND p.prosecdef
+             AND p.proname NOT IN ('session_create', 'session_save', 'session_get', 'session_touch',
+                                   'session_update', 'session_delete', 'session_rotate')
              AND p.proconfig IS DISTINCT FROM ARRAY['search_path=pg_catalog, pg_temp']),
-          NULL::text[], 'every SECURITY DEFINER function but session_get has a SET search_path clause');
+          NULL::text[], 'every SECURITY DEFINER function but the per-request ones (which pin name lookup in the library) has a SET search_path clause');
+SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname::text) FROM pg_proc p
+           JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
+           JOIN pg_extension e ON e.oid = d.refobjid
+           WHERE e.extname = 'pgsession' AND p.prosecdef AND p.proconfig IS NULL),
+          ARRAY['session_create', 'session_delete', 'session_get', 'session_rotate', 'session_save', 'session_touch', 'session_update'],
+          'the per-request functions, all in C, have no SET clause (see search_path.sql)');
+SELECT is((SELECT count(*) FROM pg_proc p
+           JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
+           JOIN pg_extension e ON e.oid = d.refobjid
+           WHERE e.extname = 'pgsession' AND p.proconfig IS NULL AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+             AND p.prosecdef), 0::bigint, 'every SECURITY DEFINER function in SQL or PL/pgSQL has the clause');
 SELECT is((SELECT array_agg(p ORDER BY 1) FROM unnest(ARRAY['session_create', 'session_get', 'session_touch',
                   'session_update', 'session_delete', 'session_rotate', 'session_list', 'session_delete_by_sub',
                   'session_cleanup', 'session_save']) AS p

@@ -1,10 +1,11 @@
 -- A caller's search_path cannot make pgsession's SECURITY DEFINER functions run the
 -- caller's code: operators planted in a schema ahead of pg_catalog are never called,
--- neither by the functions with a SET search_path clause nor by session_get, which pins
--- search_path in the library instead.  This file runs first in its backend, so every
+-- neither by the functions with a SET search_path clause nor by the per-request ones
+-- (session_create, session_save, session_get, ...), which pin name lookup in the library
+-- instead.  This file runs first in its backend, so every
 -- statement pgsession prepares is prepared here, under the hostile search_path.
 BEGIN;
-SELECT plan(7);
+SELECT plan(8);
 
 CREATE SCHEMA hostile;
 CREATE TABLE hostile.calls (op text, by_user name);
@@ -30,6 +31,7 @@ SELECT is((SELECT count(*) FROM hostile.calls), 1::bigint, 'the planted = operat
 DELETE FROM hostile.calls;
 
 SELECT public.session_create(sub => 'erin') AS tok \gset
+SELECT ok(public.session_save('saved-under-hostile-path', '{}', sub => 'erin') IS NOT NULL, 'session_save works under it');
 SELECT is((SELECT count(*) FROM public.session_get(:'tok')), 1::bigint, 'session_get works under the hostile search_path');
 SELECT ok(public.session_touch(:'tok') IS NOT NULL, 'session_touch works under it');
 SELECT is(public.session_update(:'tok', nonce => 'n'), true, 'session_update works under it');
