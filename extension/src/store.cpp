@@ -68,18 +68,25 @@ struct Statement {
 // needs no ON CONFLICT clause and the speculative insertion that comes with it.
 Statement insert_new_stmt = {INSERT_SESSION, 11, INSERT_ARGTYPES, nullptr};
 
-// An application-supplied id may be that of an expired session not yet removed, which
-// it replaces; a live one is left alone (no row returned).
-Statement insert_stmt = {
-    INSERT_SESSION
-    "ON CONFLICT (id_hash) DO UPDATE SET nonce = EXCLUDED.nonce, state = EXCLUDED.state, "
-    "access_token = EXCLUDED.access_token, code_verifier = EXCLUDED.code_verifier, "
-    "sub = EXCLUDED.sub, data = EXCLUDED.data, created_at = EXCLUDED.created_at, "
-    "last_accessed_at = EXCLUDED.last_accessed_at, expires_at = EXCLUDED.expires_at, "
-    "idle_timeout = EXCLUDED.idle_timeout, absolute_expires_at = EXCLUDED.absolute_expires_at, "
-    "cleanup_after = EXCLUDED.cleanup_after WHERE s.expires_at <= EXCLUDED.created_at "
-    "RETURNING 1",
+// An application-supplied id is usually new: a plain insert that does nothing on a
+// conflict (ON CONFLICT DO UPDATE would build its update projection at every execution,
+// 12% of the insert).  On a conflict, replace_expired_stmt takes the row if it has
+// expired; a live one is left alone, and exists_stmt tells it from one that vanished
+// meanwhile (see InsertOrReplaceExpired).
+Statement insert_stmt = {INSERT_SESSION "ON CONFLICT (id_hash) DO NOTHING RETURNING 1", 11,
+                         INSERT_ARGTYPES, nullptr};
+
+// An expired session not yet removed, replaced whole by a new one under its key (the
+// parameters of INSERT_SESSION).
+Statement replace_expired_stmt = {
+    "UPDATE pgsession.sessions SET nonce = $2, state = $3, access_token = $4, "
+    "code_verifier = $5, sub = $6, data = $7, created_at = $8, last_accessed_at = $8, "
+    "expires_at = $9, idle_timeout = $10, absolute_expires_at = $11, cleanup_after = $9 "
+    "WHERE id_hash = $1 AND expires_at <= $8 RETURNING 1",
     11, INSERT_ARGTYPES, nullptr};
+
+Statement exists_stmt = {
+    "SELECT 1 FROM pgsession.sessions WHERE id_hash = $1", 1, {BYTEAOID}, nullptr};
 
 // Creates or replaces a session in one statement (session_save).  ON CONFLICT DO UPDATE
 // makes concurrent saves of one key wait for each other instead of failing (under READ
@@ -88,7 +95,7 @@ Statement insert_stmt = {
 // timeout and absolute expiry unless given (then $10, and created_at + $14, NULL for
 // none), and cleanup_after only goes down (to a shorter expiry), never above the expiry.
 // An expired session under the key is left alone (no row returned): SaveSession then
-// replaces it with insert_stmt, as session_create would.
+// replaces it as session_create would (InsertOrReplaceExpired).
 //
 // One statement per combination of given timeouts, so that each assigns only what it
 // changes with plain expressions: PostgreSQL builds the DO UPDATE projection at every
@@ -342,6 +349,37 @@ void NewSessionParameters(TokenDigest &key, const FieldValues &fields, const Tim
 
 } // namespace
 
+namespace {
+
+// Inserts the new session whose INSERT_SESSION parameters are `values`, replacing an
+// expired one under its key.  Returns false, changing nothing, when a live session has
+// the key.  Call between Connect() and Disconnect().
+bool InsertOrReplaceExpired(const Datum *values, const char *nulls) {
+    for (int round = 0;; round++) {
+        if (round == 100)
+            throw Error(ERRCODE_T_R_SERIALIZATION_FAILURE,
+                        "could not insert the session: its id was taken and released "
+                        "100 times meanwhile")
+                .Hint("Retry the call.");
+        Execute(insert_stmt, values, nulls, false);
+        if (SPI_processed == 1)
+            return true;
+        // The key is taken: by an expired session (replace it), a live one, or one that
+        // a delete or the cleanup removes right now (insert again).
+        Execute(replace_expired_stmt, values, nulls, false);
+        if (SPI_processed == 1)
+            return true;
+        // Not read-only: under READ COMMITTED that takes a new snapshot, which sees the
+        // session whose commit the insert above waited for.
+        Execute(exists_stmt, values, nulls, false);
+        if (SPI_processed == 1)
+            return false;
+        CHECK_FOR_INTERRUPTS();
+    }
+}
+
+} // namespace
+
 bool InsertSession(TokenDigest &key, bool generated, const FieldValues &fields,
                    const Timeouts &timeouts, TimestampTz now) {
     Interval idle;
@@ -351,8 +389,13 @@ bool InsertSession(TokenDigest &key, bool generated, const FieldValues &fields,
     nulls[11] = '\0';
 
     Connect();
-    Execute(generated ? insert_new_stmt : insert_stmt, values, nulls, false);
-    bool inserted = SPI_processed == 1;
+    bool inserted;
+    if (generated) {
+        Execute(insert_new_stmt, values, nulls, false);
+        inserted = SPI_processed == 1;
+    } else {
+        inserted = InsertOrReplaceExpired(values, nulls);
+    }
     Disconnect();
     return inserted;
 }
@@ -386,8 +429,7 @@ TimestampTz SaveSession(TokenDigest &key, const FieldValues &fields, const Timeo
             Disconnect();
             return result;
         }
-        Execute(insert_stmt, values, nulls, false);
-        bool inserted = SPI_processed == 1;
+        bool inserted = InsertOrReplaceExpired(values, nulls);
         Disconnect();
         if (inserted)
             return DatumGetTimestampTz(values[8]);
