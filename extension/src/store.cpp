@@ -599,6 +599,47 @@ void PutRow(TupleTableSlot *slot, const SessionsLayout &cols, Tuplestorestate *o
     tuplestore_putvalues(out, desc, values, nulls); // copies the values
 }
 
+// Opens pgsession.sessions with `mode`.  Opening (locking) the table processes pending
+// invalidations: the layout and the primary key are current afterwards.  The OID of the
+// last call saves the lookup by name; if that table is gone (its invalidation not yet
+// seen), it is looked up again.
+Relation OpenSessions(LOCKMODE mode) {
+    Relation table =
+        OidIsValid(layout.table_oid) ? try_table_open(layout.table_oid, mode) : nullptr;
+    return table != nullptr ? table : table_open(SessionsTableOid(), mode);
+}
+
+// A lookup of one key in the primary key index of the (open) table, visible to
+// `snapshot`; Find() puts the row in `slot`.  Every object is a PostgreSQL one, released
+// by the transaction if an error escapes.
+struct KeyLookup {
+    Relation index;
+    IndexScanDesc scan;
+    TupleTableSlot *slot;
+
+    KeyLookup(Relation table, Snapshot snapshot, TokenDigest &key) {
+        Oid pkey = RelationGetPrimaryKeyIndex(table);
+        if (!OidIsValid(pkey))
+            throw Error(ERRCODE_UNDEFINED_OBJECT, "pgsession.sessions has no primary key");
+        index = index_open(pkey, AccessShareLock);
+        ScanKeyData scan_key;
+        ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_BYTEAEQ, key.AsDatum());
+        scan = index_beginscan(table, index, snapshot, 1, 0);
+        index_rescan(scan, &scan_key, 1, nullptr, 0);
+        slot = table_slot_create(table, nullptr);
+    }
+    bool Find() {
+        return index_getnext_slot(scan, ForwardScanDirection, slot);
+    }
+    // Not a destructor: the C++ / PostgreSQL boundary keeps only trivially destructible
+    // objects on the stack across calls that may ereport (boundary.hpp).
+    void End() {
+        ExecDropSingleTupleTableSlot(slot);
+        index_endscan(scan);
+        index_close(index, NoLock);
+    }
+};
+
 // Reads the live session under `key` straight from the primary key index, without SPI
 // or the executor: this is the path of almost every session_get, and the executor's
 // per-query setup would cost more than the lookup itself.  The row goes to `out`
@@ -620,27 +661,13 @@ ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, int64 touch_interv
                            Tuplestorestate *out, TupleDesc desc) {
     CommandCounterIncrement();
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
-    // Opening (locking) the table processes pending invalidations: the layout and the
-    // primary key below are current.  The OID of the last call saves the lookup by name;
-    // if that table is gone (its invalidation not yet seen), look it up again.
-    Relation table =
-        OidIsValid(layout.table_oid) ? try_table_open(layout.table_oid, AccessShareLock) : nullptr;
-    if (table == nullptr)
-        table = table_open(SessionsTableOid(), AccessShareLock);
+    Relation table = OpenSessions(AccessShareLock);
     const SessionsLayout &cols = ResultLayout(table, desc);
-    Oid pkey = RelationGetPrimaryKeyIndex(table);
-    if (!OidIsValid(pkey))
-        throw Error(ERRCODE_UNDEFINED_OBJECT, "pgsession.sessions has no primary key");
-    Relation index = index_open(pkey, AccessShareLock);
-
-    ScanKeyData scan_key;
-    ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_BYTEAEQ, key.AsDatum());
-    IndexScanDesc scan = index_beginscan(table, index, snapshot, 1, 0);
-    index_rescan(scan, &scan_key, 1, nullptr, 0);
-    TupleTableSlot *slot = table_slot_create(table, nullptr);
+    KeyLookup lookup(table, snapshot, key);
+    TupleTableSlot *slot = lookup.slot;
 
     ReadResult result = ReadResult::kAbsent;
-    if (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+    if (lookup.Find()) {
         bool isnull;
         TimestampTz expires_at = DatumGetTimestampTz(slot_getattr(slot, cols.expires_at, &isnull));
         if (expires_at > now) {
@@ -670,9 +697,7 @@ ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, int64 touch_interv
         }
     }
 
-    ExecDropSingleTupleTableSlot(slot);
-    index_endscan(scan);
-    index_close(index, NoLock);
+    lookup.End();
     table_close(table, NoLock);
     UnregisterSnapshot(snapshot);
     return result;
@@ -742,7 +767,41 @@ bool UpdateSession(TokenDigest &key, const FieldValues &fields, const TimeoutCha
     return updated;
 }
 
+// A delete finds the row through the primary key itself, without SPI: an unknown token
+// (a logout with a stale cookie) costs an index probe, and a found row is deleted through
+// the table access method, waiting for a transaction that holds it as a DELETE would.
+// Anything else goes through SQL (delete_stmt): a row changed since the snapshot (the
+// executor follows it to its newest version, or raises 40001 under REPEATABLE READ), and
+// a table with triggers (they must fire).
 bool DeleteSession(TokenDigest &key, TimestampTz now) {
+    PreventCommandIfReadOnly("session_delete");
+    PreventCommandDuringRecovery("session_delete");
+    CommandCounterIncrement();
+    Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
+    Relation table = OpenSessions(RowExclusiveLock);
+    const SessionsLayout &cols = TableLayout(table);
+    int outcome = -1; // 0: absent, 1: was expired, 2: was live; -1: ask SQL
+    if (table->trigdesc == nullptr) {
+        KeyLookup lookup(table, snapshot, key);
+        if (!lookup.Find()) {
+            outcome = 0;
+        } else {
+            bool isnull;
+            TimestampTz expires_at =
+                DatumGetTimestampTz(slot_getattr(lookup.slot, cols.expires_at, &isnull));
+            ItemPointerData tid = lookup.slot->tts_tid;
+            TM_FailureData failure;
+            if (table_tuple_delete(table, &tid, GetCurrentCommandId(true), snapshot,
+                                   InvalidSnapshot, true, &failure, false) == TM_Ok)
+                outcome = expires_at > now ? 2 : 1;
+        }
+        lookup.End();
+    }
+    table_close(table, NoLock);
+    UnregisterSnapshot(snapshot);
+    if (outcome >= 0)
+        return outcome == 2;
+
     Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
     Connect();
     Execute(delete_stmt, values, nullptr, false);

@@ -4,10 +4,11 @@
 \o /dev/null
 -- Leftovers of an interrupted earlier run would make the creates below fail.
 DELETE FROM pgsession.sessions
-WHERE id_hash IN (sha256('race-create-00001'), sha256('race-create-00002'), sha256('race-touch-000001'));
+WHERE id_hash IN (sha256('race-create-00001'), sha256('race-create-00002'), sha256('race-touch-000001'),
+                  sha256('race-delete-000001'));
 \o
 BEGIN;
-SELECT plan(18);
+SELECT plan(21);
 SET LOCAL client_min_messages = warning;
 
 \o /dev/null
@@ -110,6 +111,25 @@ SELECT is((SELECT t FROM dblink_get_result('racer_b') AS r(t text)), NULL, 'a ro
 \o /dev/null
 SELECT count(*) AS drained FROM dblink_get_result('racer_b', false) AS r(t text);
 \o
+
+-- delete vs update: the delete waits for the update, then removes the updated row
+\o /dev/null
+SELECT count(*) AS created FROM dblink('racer_a', $$SELECT session_create(id => 'race-delete-000001')$$) AS r(t text);
+SELECT dblink_exec('racer_a', 'BEGIN');
+SELECT count(*) AS updated FROM dblink('racer_a', $$SELECT session_update('race-delete-000001', nonce => 'a')$$) AS r(b boolean);
+SELECT dblink_send_query('racer_b', $$SELECT session_delete('race-delete-000001')$$);
+\o
+SELECT ok(pg_temp.wait_until_blocked('racer_b'), 'racer B''s delete waits for A''s update');
+\o /dev/null
+SELECT dblink_exec('racer_a', 'COMMIT');
+\o
+SELECT is((SELECT b FROM dblink_get_result('racer_b') AS r(b boolean)), true,
+          'once A commits, the delete removes the updated (newer) row and reports it live');
+\o /dev/null
+SELECT count(*) AS drained FROM dblink_get_result('racer_b', false) AS r(b boolean);
+\o
+SELECT is((SELECT count(*) FROM pgsession.sessions WHERE id_hash = sha256('race-delete-000001')), 0::bigint,
+          'no version of it is left');
 
 -- cleanup beside a touch holding the row: it neither waits nor removes the session
 \o /dev/null
