@@ -20,6 +20,11 @@ SUMMARY=()
 
 log() { printf '\n==== %s\n' "$*"; }
 
+# No suite may hang the run: each gets a time limit (seconds, far above what it takes) and
+# counts as failed when it is killed.
+SUITE_TIMEOUT=${PGSESSION_SUITE_TIMEOUT:-900}
+limited() { timeout --kill-after=15 "$SUITE_TIMEOUT" "$@"; }
+
 # Adds a suite's counts to the totals.
 record() {
     local suite=$1 passed=$2 failed=$3
@@ -93,7 +98,7 @@ suite_sql() {
             -c 'CREATE EXTENSION pgtap; CREATE EXTENSION dblink; CREATE EXTENSION pgsession' ||
         { record sql 0 1; stop_cluster "$dir"; return; }
     out="$dir/pg_prove.log"
-    pg_prove --verbose --dbname pgsession_test test/sql/*.sql 2>&1 | tee "$out"
+    limited pg_prove --verbose --dbname pgsession_test test/sql/*.sql 2>&1 | tee "$out"
     rc=${PIPESTATUS[0]}
     read -r passed failed < <(count_tap "$out" "$rc")
     record sql "$passed" "$failed"
@@ -118,7 +123,7 @@ suite_cluster() {
     perl_lib="$(pg_config --pkglibdir)/pgxs/src/test/perl"
     out="$dir/prove.log"
     (cd "$dir" && as_cluster_user env PATH="$PG_BINDIR:$PATH" PG_REGRESS=/bin/true \
-        PGSESSION_SOURCE="$ROOT" prove --verbose -I "$perl_lib" t/*.pl) 2>&1 | tee "$out"
+        PGSESSION_SOURCE="$ROOT" timeout --kill-after=15 "$SUITE_TIMEOUT" prove --verbose -I "$perl_lib" t/*.pl) 2>&1 | tee "$out"
     rc=${PIPESTATUS[0]}
     read -r passed failed < <(count_tap "$out" "$rc")
     record cluster "$passed" "$failed"
@@ -135,7 +140,7 @@ suite_client() {
     fi
     local out rc
     out=$(mktemp)
-    bash test/client/run.sh 2>&1 | tee "$out"
+    limited bash test/client/run.sh 2>&1 | tee "$out"
     rc=${PIPESTATUS[0]}
     # run.sh ends with a line "client: N passed, N failed".
     read -r passed failed < <(sed -nE 's/^client: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$out" | tail -n 1)
@@ -153,7 +158,7 @@ suite_upgrade() {
     log "upgrade suite (test/upgrade)"
     local out rc passed failed
     out=$(mktemp)
-    bash test/upgrade/run.sh 2>&1 | tee "$out"
+    limited bash test/upgrade/run.sh 2>&1 | tee "$out"
     rc=${PIPESTATUS[0]}
     read -r passed failed < <(sed -nE 's/^upgrade: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$out" | tail -n 1)
     passed=${passed:-0}

@@ -41,6 +41,7 @@ finish() {
     exit $?
 }
 trap finish EXIT
+trap "exit 1" TERM INT
 
 # configure_and_build NAME [cmake options...]
 configure_and_build() {

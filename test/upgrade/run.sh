@@ -62,6 +62,7 @@ finish() {
     exit $?
 }
 trap finish EXIT
+trap "exit 1" TERM INT
 
 if [ "$(id -u)" != 0 ]; then
     ok 1 "the upgrade suite runs as root (it installs two versions of the library)"
