@@ -1,13 +1,13 @@
 // The session store: every read and write of pgsession.sessions.  Writes are SQL, as
 // plans prepared once per backend and kept for its lifetime (SPI_keepplan; the plan
-// cache replans them by itself after DDL such as DROP/CREATE EXTENSION).  Two paths go
-// to the table directly instead: session_get's lookup by primary key (ReadLiveSession)
-// and the cleanup's scan of its index, which deletes through the table access method
-// without waiting (CleanupBatch).
+// cache replans them by itself after DDL such as DROP/CREATE EXTENSION).  Three paths go
+// to the table directly instead: session_get's lookup by primary key (ReadLiveSession),
+// session_delete's (DeleteSession), and the cleanup's scan of its index
+// (CleanupBatches); the last two delete through the table access method.
 //
-// Every statement names its objects with their schema, so it means the same whatever
-// search_path the caller has; the SQL functions also pin search_path, and the worker
-// runs with the server default.
+// Every statement names its objects with their schema, and runs with pg_catalog as the
+// only schema searched (Execute): that pin is the only one the per-request functions have
+// (they have no SET search_path clause), and the worker's too.
 #include "pgsession/store.hpp"
 #include "pgsession/boundary.hpp"
 
@@ -20,6 +20,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -70,20 +71,19 @@ Statement insert_new_stmt = {INSERT_SESSION, 11, INSERT_ARGTYPES, nullptr};
 
 // An application-supplied id is usually new: a plain insert that does nothing on a
 // conflict (ON CONFLICT DO UPDATE would build its update projection at every execution,
-// 12% of the insert).  On a conflict, replace_expired_stmt takes the row if it has
+// 12% of the insert).  On a conflict, delete_expired_stmt removes the row if it has
 // expired; a live one is left alone, and exists_stmt tells it from one that vanished
 // meanwhile (see InsertOrReplaceExpired).
 Statement insert_stmt = {INSERT_SESSION "ON CONFLICT (id_hash) DO NOTHING RETURNING 1", 11,
                          INSERT_ARGTYPES, nullptr};
 
-// An expired session not yet removed, replaced whole by a new one under its key (the
-// parameters of INSERT_SESSION).
-Statement replace_expired_stmt = {
-    "UPDATE pgsession.sessions SET nonce = $2, state = $3, access_token = $4, "
-    "code_verifier = $5, sub = $6, data = $7, created_at = $8, last_accessed_at = $8, "
-    "expires_at = $9, idle_timeout = $10, absolute_expires_at = $11, cleanup_after = $9 "
-    "WHERE id_hash = $1 AND expires_at <= $8 RETURNING 1",
-    11, INSERT_ARGTYPES, nullptr};
+// An expired session not yet removed, under the key of a new one: deleted (by the
+// executor, so that an application's ON DELETE triggers fire for it as they do when the
+// cleanup removes it), and the insert tried again.  Takes the parameters of
+// INSERT_SESSION, of which it uses the key ($1) and now ($8).
+Statement delete_expired_stmt = {
+    "DELETE FROM pgsession.sessions WHERE id_hash = $1 AND expires_at <= $8 RETURNING 1", 11,
+    INSERT_ARGTYPES, nullptr};
 
 Statement exists_stmt = {
     "SELECT 1 FROM pgsession.sessions WHERE id_hash = $1", 1, {BYTEAOID}, nullptr};
@@ -245,9 +245,9 @@ void Disconnect() {
 // Names are resolved in pg_catalog only while the statement is prepared and run,
 // whatever search_path the caller (or the worker's database) has.  The SQL functions are
 // SECURITY DEFINER: were an operator such as = resolved through a caller's schema, the
-// caller's code would run with the owner's rights.  Most functions also pin search_path
-// with a SET clause; session_get does not (see the install script), so this is what
-// protects it, and the worker.
+// caller's code would run with the owner's rights.  The per-request functions have no
+// SET search_path clause (see the install script), so this is what protects them, and
+// the worker; only the administrative functions pin search_path with a clause as well.
 //
 // The pin is an override search path (namespace.c's PushOverrideSearchPath), not a GUC:
 // setting search_path makes PostgreSQL recompute its namespace list, and setting it and
@@ -364,11 +364,11 @@ bool InsertOrReplaceExpired(const Datum *values, const char *nulls) {
         Execute(insert_stmt, values, nulls, false);
         if (SPI_processed == 1)
             return true;
-        // The key is taken: by an expired session (replace it), a live one, or one that
-        // a delete or the cleanup removes right now (insert again).
-        Execute(replace_expired_stmt, values, nulls, false);
+        // The key is taken: by an expired session (remove it and insert again), a live
+        // one, or one that a delete or the cleanup removes right now (insert again).
+        Execute(delete_expired_stmt, values, nulls, false);
         if (SPI_processed == 1)
-            return true;
+            continue;
         // Not read-only: under READ COMMITTED that takes a new snapshot, which sees the
         // session whose commit the insert above waited for.
         Execute(exists_stmt, values, nulls, false);
@@ -599,6 +599,16 @@ void PutRow(TupleTableSlot *slot, const SessionsLayout &cols, Tuplestorestate *o
     tuplestore_putvalues(out, desc, values, nulls); // copies the values
 }
 
+// Whether rows of the (open) table may be deleted through the table access method, as
+// the cleanup and session_delete do: only without what the executor's DELETE would honour
+// and the access method does not (triggers, such as an application's foreign key
+// referencing the table; rules).  The executor's refusal to delete from a table that a
+// publication replicates without a replica identity is made here too.
+bool DirectDeleteAllowed(Relation table) {
+    CheckCmdReplicaIdentity(table, CMD_DELETE);
+    return table->trigdesc == nullptr && table->rd_rules == nullptr;
+}
+
 // Opens pgsession.sessions with `mode`.  Opening (locking) the table processes pending
 // invalidations: the layout and the primary key are current afterwards.  The OID of the
 // last call saves the lookup by name; if that table is gone (its invalidation not yet
@@ -688,7 +698,8 @@ ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, int64 touch_interv
                     ExecDropSingleTupleTableSlot(locked);
                     if (lock == TM_Ok)
                         result = ReadResult::kLiveAccessDue;
-                    else if (lock == TM_Updated && !IsolationUsesXactSnapshot())
+                    else if ((lock == TM_Updated || lock == TM_Deleted) &&
+                             !IsolationUsesXactSnapshot())
                         result = ReadResult::kChanged;
                 }
             }
@@ -781,7 +792,7 @@ bool DeleteSession(TokenDigest &key, TimestampTz now) {
     Relation table = OpenSessions(RowExclusiveLock);
     const SessionsLayout &cols = TableLayout(table);
     int outcome = -1; // 0: absent, 1: was expired, 2: was live; -1: ask SQL
-    if (table->trigdesc == nullptr) {
+    if (DirectDeleteAllowed(table)) {
         KeyLookup lookup(table, snapshot, key);
         if (!lookup.Find()) {
             outcome = 0;
@@ -916,7 +927,7 @@ CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batch
 
     // With triggers on the table, expired rows are locked like live ones and deleted by
     // the executor (delete_locked_stmt) at the end of the batch.
-    bool direct_delete = table->trigdesc == nullptr;
+    bool direct_delete = DirectDeleteAllowed(table);
     CleanupBatchResult result = {0, 0, 0, 0};
     // Locked rows: live ones from the start of the arrays, expired ones (with triggers)
     // from the end.
