@@ -198,11 +198,9 @@ PGSESSION_FUNCTION(pgsession_create) {
 //              code_verifier, access_token) RETURNS timestamptz: creates or replaces the
 // session with this (application-chosen) id, whole, and returns its expiry.
 PGSESSION_FUNCTION(pgsession_save) {
-    if (!PG_ARGISNULL(0))
-        ValidateId(PG_GETARG_TEXT_PP(0), false, "id");
-    else
-        ValidateId(nullptr, true, "id");
-    text *id = PG_GETARG_TEXT_PP(0);
+    bool isnull = PG_ARGISNULL(0);
+    text *id = isnull ? nullptr : PG_GETARG_TEXT_PP(0);
+    ValidateId(id, isnull, "id");
     FieldValues fields;
     FieldArguments(fcinfo, kSaveFieldArg, fields);
     TimeoutChange timeouts = TimeoutChangeArguments(fcinfo, 3);

@@ -791,32 +791,33 @@ bool DeleteSession(TokenDigest &key, TimestampTz now) {
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
     Relation table = OpenSessions(RowExclusiveLock);
     const SessionsLayout &cols = TableLayout(table);
-    int outcome = -1; // 0: absent, 1: was expired, 2: was live; -1: ask SQL
+    bool decided = false; // false: leave it to SQL
+    bool was_live = false;
     if (DirectDeleteAllowed(table)) {
         KeyLookup lookup(table, snapshot, key);
         if (!lookup.Find()) {
-            outcome = 0;
+            decided = true;
         } else {
             bool isnull;
             TimestampTz expires_at =
                 DatumGetTimestampTz(slot_getattr(lookup.slot, cols.expires_at, &isnull));
             ItemPointerData tid = lookup.slot->tts_tid;
             TM_FailureData failure;
-            if (table_tuple_delete(table, &tid, GetCurrentCommandId(true), snapshot,
-                                   InvalidSnapshot, true, &failure, false) == TM_Ok)
-                outcome = expires_at > now ? 2 : 1;
+            decided = table_tuple_delete(table, &tid, GetCurrentCommandId(true), snapshot,
+                                         InvalidSnapshot, true, &failure, false) == TM_Ok;
+            was_live = decided && expires_at > now;
         }
         lookup.End();
     }
     table_close(table, NoLock);
     UnregisterSnapshot(snapshot);
-    if (outcome >= 0)
-        return outcome == 2;
+    if (decided)
+        return was_live;
 
     Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
     Connect();
     Execute(delete_stmt, values, nullptr, false);
-    bool was_live = SPI_processed == 1 && DatumGetBool(Column(0, 1));
+    was_live = SPI_processed == 1 && DatumGetBool(Column(0, 1));
     Disconnect();
     return was_live;
 }

@@ -35,32 +35,10 @@ void GenerateToken(char (&out)[kTokenLength + 1]) {
     out[pos] = '\0';
 }
 
-namespace {
-
-// What is wrong with a session id, if anything.
-enum class IdProblem { kNone, kEmpty, kTooLong, kTooShort, kNotCookieOctet };
-
 // RFC 6265 section 4.1.1: cookie-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E.
-bool IsCookieOctet(unsigned char c) {
+static bool IsCookieOctet(unsigned char c) {
     return c >= 0x21 && c <= 0x7E && c != '"' && c != ',' && c != ';' && c != '\\';
 }
-
-// Checks an id of `len` bytes; on kNotCookieOctet, *bad_at is the offending byte's index.
-IdProblem CheckId(const char *chars, int len, int *bad_at) {
-    if (len == 0)
-        return IdProblem::kEmpty;
-    if (len > kMaxIdLength)
-        return IdProblem::kTooLong;
-    for (int i = 0; i < len; i++) {
-        if (!IsCookieOctet(static_cast<unsigned char>(chars[i]))) {
-            *bad_at = i;
-            return IdProblem::kNotCookieOctet;
-        }
-    }
-    return len < kMinIdLength ? IdProblem::kTooShort : IdProblem::kNone;
-}
-
-} // namespace
 
 void ValidateId(const text *id, bool isnull, const char *argname) {
     if (isnull)
@@ -68,27 +46,25 @@ void ValidateId(const text *id, bool isnull, const char *argname) {
             .Hint("Pass the session token that session_create or session_rotate returned.");
     int len = VARSIZE_ANY_EXHDR(id);
     const char *chars = VARDATA_ANY(id);
-    int bad_at = 0;
-    switch (CheckId(chars, len, &bad_at)) {
-    case IdProblem::kNone:
-        return;
-    case IdProblem::kEmpty:
+    if (len == 0)
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s must not be empty", argname);
-    case IdProblem::kTooLong:
+    if (len > kMaxIdLength)
         throw Error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "%s is too long", argname)
             .Detail("It has %d bytes; a session id has at most %d characters.", len, kMaxIdLength);
-    case IdProblem::kNotCookieOctet:
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is not a valid cookie value", argname)
-            .Detail("Byte %d is 0x%02x; a session id may hold visible ASCII characters except "
-                    "'\"', ',', ';' and '\\' (RFC 6265 cookie-octet).",
-                    bad_at + 1, static_cast<unsigned char>(chars[bad_at]))
-            .Hint("Generated tokens are base64url; an application-supplied id must be "
-                  "usable as a cookie value.");
-    case IdProblem::kTooShort:
+    for (int i = 0; i < len; i++) {
+        unsigned char c = static_cast<unsigned char>(chars[i]);
+        if (!IsCookieOctet(c))
+            throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is not a valid cookie value", argname)
+                .Detail("Byte %d is 0x%02x; a session id may hold visible ASCII characters except "
+                        "'\"', ',', ';' and '\\' (RFC 6265 cookie-octet).",
+                        i + 1, c)
+                .Hint("Generated tokens are base64url; an application-supplied id must be "
+                      "usable as a cookie value.");
+    }
+    if (len < kMinIdLength)
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is too short", argname)
             .Detail("It has %d characters; a session id has at least %d.", len, kMinIdLength)
             .Hint("Omit the id to let session_create generate a 256-bit token.");
-    }
 }
 
 bool IsWellFormedId(const text *id) {
