@@ -130,25 +130,30 @@ suite_cluster() {
     [ "$failed" -eq 0 ] && rm -rf "$dir" || echo "kept $dir for inspection"
 }
 
+# Runs a suite's own script, which ends with a line "NAME: N passed, N failed", and adds
+# its counts.  A script that exits non-zero without a failing count counts one failure.
+run_counted_script() {
+    local name=$1 script=$2 out rc passed failed
+    out=$(mktemp)
+    limited bash "$script" 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    read -r passed failed < <(sed -nE "s/^$name: ([0-9]+) passed, ([0-9]+) failed\$/\\1 \\2/p" "$out" | tail -n 1)
+    passed=${passed:-0}
+    failed=${failed:-0}
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    record "$name" "$passed" "$failed"
+    rm -f "$out"
+}
+
 # Client suite: the C++ client's GoogleTest tests (and its sanitizer build), under
-# ctest, against a cluster with the extension installed.
+# ctest, against a cluster with the extension installed (test/client/run.sh).
 suite_client() {
     log "client suite (test/client)"
     if [ ! -f test/client/run.sh ]; then
         record client 0 0
         return
     fi
-    local out rc
-    out=$(mktemp)
-    limited bash test/client/run.sh 2>&1 | tee "$out"
-    rc=${PIPESTATUS[0]}
-    # run.sh ends with a line "client: N passed, N failed".
-    read -r passed failed < <(sed -nE 's/^client: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$out" | tail -n 1)
-    passed=${passed:-0}
-    failed=${failed:-0}
-    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
-    record client "$passed" "$failed"
-    rm -f "$out"
+    run_counted_script client test/client/run.sh
 }
 
 # Upgrade suite: 0.1.0 as it shipped, then the current build and ALTER EXTENSION UPDATE
@@ -156,16 +161,7 @@ suite_client() {
 # and puts the current build back before it ends).
 suite_upgrade() {
     log "upgrade suite (test/upgrade)"
-    local out rc passed failed
-    out=$(mktemp)
-    limited bash test/upgrade/run.sh 2>&1 | tee "$out"
-    rc=${PIPESTATUS[0]}
-    read -r passed failed < <(sed -nE 's/^upgrade: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$out" | tail -n 1)
-    passed=${passed:-0}
-    failed=${failed:-0}
-    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
-    record upgrade "$passed" "$failed"
-    rm -f "$out"
+    run_counted_script upgrade test/upgrade/run.sh
 }
 
 if ! install_extension; then
