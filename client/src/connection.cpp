@@ -1,7 +1,9 @@
 // One libpq connection driven through the asynchronous API with deadlines (see the
 // comment in connection.hpp for why).
 #include "connection.hpp"
-#include "statements.hpp"
+#include "raise.hpp"
+
+#include <pgsession/error.hpp>
 
 #include <poll.h>
 
@@ -34,40 +36,6 @@ struct libpq_string_deleter {
 };
 
 } // namespace
-
-params &params::text(std::string_view value, const char *name) {
-    // libpq sends text parameters as C strings: a NUL byte would silently cut the value
-    // short.  PostgreSQL text cannot hold NUL either; refuse as the server would.
-    if (value.find('\0') != std::string_view::npos)
-        throw bad_input("22021", std::string(name) + " contains a NUL byte",
-                        "PostgreSQL text values cannot hold the character 0x00.");
-    values_.emplace_back(std::string(value));
-    return *this;
-}
-
-params &params::text(const std::optional<std::string> &value, const char *name) {
-    if (!value) {
-        values_.emplace_back();
-        return *this;
-    }
-    return text(std::string_view(*value), name);
-}
-
-params &params::integer(std::optional<std::int64_t> value) {
-    if (value)
-        values_.emplace_back(std::to_string(*value));
-    else
-        values_.emplace_back();
-    return *this;
-}
-
-std::vector<const char *> params::pointers() const {
-    std::vector<const char *> pointers;
-    pointers.reserve(values_.size());
-    for (const auto &value : values_)
-        pointers.push_back(value ? value->c_str() : nullptr);
-    return pointers;
-}
 
 connection::connection(const std::string &conninfo, const std::string &schema,
                        std::chrono::milliseconds connect_timeout,

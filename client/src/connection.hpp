@@ -10,7 +10,7 @@
 // server and waits for it, which is exactly what a stopped server never answers.)
 #pragma once
 
-#include <pgsession/error.hpp>
+#include "statements.hpp"
 
 #include <libpq-fe.h>
 
@@ -29,11 +29,6 @@ namespace pgsession::detail {
 
 using steady_clock = std::chrono::steady_clock;
 
-/// Throws the exception for this SQLSTATE (see error.hpp): connection_error when
-/// `connection_lost` or the SQLSTATE is empty or of class 08.
-[[noreturn]] void raise(std::string sqlstate, std::string message, std::string detail = {},
-                        std::string hint = {}, bool connection_lost = false);
-
 /// Closes a PGconn.
 struct conn_deleter {
     void operator()(PGconn *conn) const noexcept {
@@ -50,44 +45,6 @@ struct result_deleter {
 
 /// An owned PGresult.
 using result = std::unique_ptr<PGresult, result_deleter>;
-
-/// The statements, one per SQL function (see statements.cpp).
-enum class statement {
-    create,
-    save,
-    get,
-    touch,
-    update,
-    remove,
-    rotate,
-    list,
-    remove_by_sub,
-    cleanup,
-};
-
-/// Number of statements.
-constexpr std::size_t statement_count = 10;
-
-/// The parameters of one statement, all in text format; empty means SQL NULL.
-class params {
-  public:
-    /// Adds a string; one holding a NUL byte is refused with bad_input.
-    params &text(std::string_view value, const char *name);
-    /// Adds a string or NULL.
-    params &text(const std::optional<std::string> &value, const char *name);
-    /// Adds an integer or NULL.
-    params &integer(std::optional<std::int64_t> value);
-
-    /// Number of parameters.
-    int count() const noexcept {
-        return static_cast<int>(values_.size());
-    }
-    /// Pointers to the values for libpq, NULL for SQL NULL; valid while *this is.
-    std::vector<const char *> pointers() const;
-
-  private:
-    std::vector<std::optional<std::string>> values_;
-};
 
 /// A connection, and the statements run on it.
 ///

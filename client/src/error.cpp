@@ -1,5 +1,7 @@
 // The client's exceptions, and the mapping from a SQLSTATE to the exception's kind.
-#include "connection.hpp"
+#include "raise.hpp"
+
+#include <pgsession/error.hpp>
 
 #include <utility>
 

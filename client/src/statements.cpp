@@ -1,16 +1,52 @@
-// The SQL of the client's prepared statements, one per session_* function.
+// The SQL of the client's statements, one per session_* function, and their parameters.
 #include "statements.hpp"
+
+#include <pgsession/error.hpp>
 
 namespace pgsession::detail {
 namespace {
 
 // A timestamptz (or interval) column as integer microseconds since the Unix epoch (as a
 // length for an interval).  extract() returns numeric, so the product is exact.
-std::string micros(const char *column) {
+std::string epoch_micros(const char *column) {
     return std::string("(extract(epoch FROM ") + column + ") * 1000000)::int8";
 }
 
 } // namespace
+
+params &params::text(std::string_view value, const char *name) {
+    // libpq sends text parameters as C strings: a NUL byte would silently cut the value
+    // short.  PostgreSQL text cannot hold NUL either; refuse as the server would.
+    if (value.find('\0') != std::string_view::npos)
+        throw bad_input("22021", std::string(name) + " contains a NUL byte",
+                        "PostgreSQL text values cannot hold the character 0x00.");
+    values_.emplace_back(std::string(value));
+    return *this;
+}
+
+params &params::text(const std::optional<std::string> &value, const char *name) {
+    if (!value) {
+        values_.emplace_back();
+        return *this;
+    }
+    return text(std::string_view(*value), name);
+}
+
+params &params::integer(std::optional<std::int64_t> value) {
+    if (value)
+        values_.emplace_back(std::to_string(*value));
+    else
+        values_.emplace_back();
+    return *this;
+}
+
+std::vector<const char *> params::pointers() const {
+    std::vector<const char *> pointers;
+    pointers.reserve(values_.size());
+    for (const auto &value : values_)
+        pointers.push_back(value ? value->c_str() : nullptr);
+    return pointers;
+}
 
 const char *statement_name(statement which) noexcept {
     switch (which) {
@@ -47,16 +83,17 @@ std::string statement_sql(statement which, const std::string &quoted_schema) {
                ".session_create($1, $2, $3, $4, $5, $6, $7::jsonb,"
                " $8::int8 * interval '1 microsecond', $9::int8 * interval '1 microsecond')";
     case statement::save:
-        return "SELECT " + micros("expires_at") + " FROM " + s +
+        return "SELECT " + epoch_micros("expires_at") + " FROM " + s +
                ".session_save($1, $2::jsonb, $3, $4::int8 * interval '1 microsecond',"
                " $5::int8 * interval '1 microsecond', $6, $7, $8, $9) AS expires_at";
     case statement::get:
         return "SELECT nonce, state, access_token, code_verifier, sub, data::text, " +
-               micros("created_at") + ", " + micros("expires_at") + ", " +
-               micros("last_accessed_at") + ", " + micros("absolute_expires_at") + " FROM " + s +
-               ".session_get($1)";
+               epoch_micros("created_at") + ", " + epoch_micros("expires_at") + ", " +
+               epoch_micros("last_accessed_at") + ", " + epoch_micros("absolute_expires_at") +
+               " FROM " + s + ".session_get($1)";
     case statement::touch:
-        return "SELECT " + micros("expires_at") + " FROM " + s + ".session_touch($1) AS expires_at";
+        return "SELECT " + epoch_micros("expires_at") + " FROM " + s +
+               ".session_touch($1) AS expires_at";
     case statement::update:
         return "SELECT " + s +
                ".session_update($1, $2, $3, $4, $5, $6, $7::jsonb, $8::text[],"
@@ -66,9 +103,9 @@ std::string statement_sql(statement which, const std::string &quoted_schema) {
     case statement::rotate:
         return "SELECT " + s + ".session_rotate($1)";
     case statement::list:
-        return "SELECT " + micros("created_at") + ", " + micros("last_accessed_at") + ", " +
-               micros("expires_at") + ", " + micros("absolute_expires_at") + ", " +
-               micros("idle_timeout") + " FROM " + s + ".session_list($1)";
+        return "SELECT " + epoch_micros("created_at") + ", " + epoch_micros("last_accessed_at") +
+               ", " + epoch_micros("expires_at") + ", " + epoch_micros("absolute_expires_at") +
+               ", " + epoch_micros("idle_timeout") + " FROM " + s + ".session_list($1)";
     case statement::remove_by_sub:
         return "SELECT " + s + ".session_delete_by_sub($1)";
     case statement::cleanup:
