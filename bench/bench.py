@@ -252,7 +252,7 @@ class Bench:
 
     # ---------------------------------------------------------------- figures 1-4
 
-    def figure1(self):
+    def session_get_vs_select(self):
         log("== figure 1: session_get (no write due) vs a prepared SELECT on the original table")
         for clients in self.cfg["clients"]:
             f = self.compare(f"1. session_get / SELECT by key, {clients} clients",
@@ -276,7 +276,7 @@ class Bench:
         counts["rows"] += rows1 - rows0
         return tps
 
-    def figure2(self):
+    def request_with_touch_vs_sql(self):
         log("== figure 2: a request with the session touched every time, synchronous_commit on")
         self.spread_accesses()
         sync = "-c synchronous_commit=on"
@@ -311,7 +311,7 @@ class Bench:
                                     round(a, 1), round(b, 1), a / b if b else None, None, None,
                                     better="lower", unit=unit, notes="context"))
 
-    def figure3(self):
+    def session_touch_vs_update(self):
         log("== figure 3: session_touch vs the same UPDATE in plain SQL")
         clients = max(self.cfg["clients"])
         defines = dict(range=self.cfg["live"])
@@ -342,7 +342,7 @@ class Bench:
                         unit="share", notes=f"{hot['hot']:,} of {hot['upd']:,} updates"))
         self.vacuum("pgsession.sessions")
 
-    def figure4(self):
+    def session_create_vs_insert(self):
         log("== figure 4: session_create vs INSERT into the original table")
         clients = max(self.cfg["clients"])
         f = self.compare(f"4. session_create / INSERT, {clients} clients",
@@ -414,7 +414,7 @@ class Bench:
                     p99_rest=p99(rest), p99_during=p99(during), wal=wal1 - wal0,
                     samples=len(during))
 
-    def figure5(self):
+    def cleanup_vs_delete(self):
         cfg = self.cfg
         total = cfg["live"] + cfg["expired"]
         log(f"== figure 5: cleanup of {cfg['expired']:,} expired sessions among {total:,}, "
@@ -483,7 +483,7 @@ class Bench:
 
     # ---------------------------------------------------------------- figure 6
 
-    def figure6(self):
+    def client_vs_libpq(self):
         log("== figure 6: the C++ client")
         if not self.client_bench:
             for name in ("6. client get / raw libpq", "6. client get_many(100) / 100 get"):
@@ -515,7 +515,7 @@ class Bench:
 
     # ---------------------------------------------------------------- figure 7
 
-    def figure7(self):
+    def redis_context(self):
         log("== figure 7: Redis GET/SET on loopback, for context")
         if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
             self.add(Figure("7. Redis", notes="not measured: redis-server is not installed "
@@ -641,7 +641,7 @@ class Bench:
                         None, None, better="lower", unit="us",
                         notes="context: every server process, all rounds"))
 
-    def figure9(self):
+    def express_store_vs_connect_pg_simple(self):
         log("== figure 9: an express-session store: session_save, session_create and "
             "session_delete vs connect-pg-simple")
         cfg = self.cfg
@@ -727,7 +727,7 @@ class Bench:
                                    "WHERE name = 'pgsession.cleanup_interval'"))
         threading.Thread(target=self.sample_worker, args=(pid, interval), daemon=True).start()
 
-    def figure8(self):
+    def worker_memory(self):
         log("== figure 8: the cleanup worker's memory over its runs")
         # The full run waits (at most 15 minutes) for the launcher's 1,000th run.
         deadline = time.time() + 900
@@ -876,13 +876,13 @@ def main():
     only = set(args.only.split(",")) if args.only else set("12345679")
     bench.start_worker_sampling()
     bench.setup()
-    steps = [("1", bench.figure1), ("2", bench.figure2), ("3", bench.figure3),
-             ("4", bench.figure4), ("7", bench.figure7), ("6", bench.figure6),
-             ("5", bench.figure5), ("9", bench.figure9)]
+    steps = [("1", bench.session_get_vs_select), ("2", bench.request_with_touch_vs_sql), ("3", bench.session_touch_vs_update),
+             ("4", bench.session_create_vs_insert), ("7", bench.redis_context), ("6", bench.client_vs_libpq),
+             ("5", bench.cleanup_vs_delete), ("9", bench.express_store_vs_connect_pg_simple)]
     for number_, step in steps:
         if number_ in only:
             step()
-    bench.figure8()
+    bench.worker_memory()
     bench.report()
 
 
