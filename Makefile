@@ -2,7 +2,10 @@
 #
 #   make                 build the extension (warnings are errors)
 #   sudo make install    install it into the PostgreSQL found by pg_config
-#   make test            run every test suite (see test/run-all.sh); as root it also installs
+#   make test            run every test suite on clusters of its own (see test/run-all.sh);
+#                        as root it first installs what it needs (packages, the extension)
+#   make installcheck    the pgTAP suite against the running server in PGHOST/PGPORT
+#   make prove_installcheck  the Perl TAP tests (test/t), on clusters they make themselves
 #   make demo            set up a local cluster with the worker preloaded and run a short demo
 #   make format          clang-format every C++ source in place
 
@@ -21,6 +24,9 @@ PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register -Wno-unused-paramet
 	-Wno-missing-field-initializers -fno-omit-frame-pointer
 SHLIB_LINK += -lstdc++ -lcrypto
 
+# installcheck is ours (below): the tests are pgTAP files under pg_prove, not pg_regress.
+NO_INSTALLCHECK = 1
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
@@ -29,10 +35,18 @@ BITCODE_CXXFLAGS += -std=c++17 -Wno-register
 # The objects depend on the headers; PGXS does not track that for us.
 $(OBJS): $(wildcard extension/include/pgsession/*.hpp)
 
-.PHONY: test demo format check-format
+.PHONY: test installcheck prove_installcheck demo format check-format
 
 test:
 	bash test/run-all.sh
+
+installcheck:
+	bash test/installcheck.sh
+
+# The Perl TAP tests start their own clusters from the installed binaries (as root, as
+# the postgres OS user), as PGXS's prove_installcheck does.
+prove_installcheck:
+	PGSESSION_SUITES=cluster bash test/run-all.sh
 
 demo:
 	bash scripts/demo.sh

@@ -5,8 +5,9 @@
 #   make test                      all suites
 #   PGSESSION_SUITES="sql" make test   only some (packaging, sql, cluster, client, upgrade)
 #
-# As root it first installs the extension (make install) and runs the clusters as the
-# `postgres` OS user; otherwise the extension must already be installed.
+# As root it first installs what is missing of the Debian packages it needs
+# (scripts/install-deps.sh --if-missing) and the extension (make install), and runs the
+# clusters as the `postgres` OS user; otherwise all that must be installed already.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -164,6 +165,10 @@ suite_upgrade() {
     run_counted_script upgrade test/upgrade/run.sh
 }
 
+if [ "$(id -u)" = 0 ] && ! bash scripts/install-deps.sh --if-missing; then
+    echo "0 passed, 1 failed"
+    exit 1
+fi
 if ! install_extension; then
     echo "0 passed, 1 failed"
     exit 1
