@@ -14,7 +14,11 @@ PACKAGES=(
     postgresql-15 postgresql-client-15 postgresql-contrib postgresql-server-dev-15 libpq-dev libssl-dev
     postgresql-15-cron postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
     libgtest-dev libipc-run-perl clang-format pgbouncer
+    python3-psycopg
 )
+# The node suite runs on the machine's Node.js; Debian's (18, with its npm) only where
+# there is none, never over another installation (its npm package conflicts with one).
+command -v node >/dev/null || PACKAGES+=(nodejs npm)
 BENCH=no
 IF_MISSING=no
 for arg in "$@"; do

@@ -3,7 +3,7 @@
 # line over all of them: "N passed, N failed".
 #
 #   make test                      all suites
-#   PGSESSION_SUITES="sql" make test   only some (packaging, sql, cluster, client, upgrade)
+#   PGSESSION_SUITES="sql" make test   only some (packaging, sql, cluster, client, upgrade, node)
 #
 # As root it first installs what is missing of the Debian packages it needs
 # (scripts/install-deps.sh --if-missing) and the extension (make install), and runs the
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 . test/lib/cluster.sh
 
-SUITES=${PGSESSION_SUITES:-"packaging sql cluster client upgrade"}
+SUITES=${PGSESSION_SUITES:-"packaging sql cluster client upgrade node"}
 TOTAL_PASSED=0
 TOTAL_FAILED=0
 SUMMARY=()
@@ -80,6 +80,9 @@ suite_packaging() {
         check "$script starts with the CREATE EXTENSION guard" "head -n 3 '$script' | grep -q '\\\\echo Use'"
     done
     check "the install script starts with the CREATE EXTENSION guard" "head -n 3 sql/pgsession--$control.sql | grep -q 'echo Use'"
+    local npm_version
+    npm_version=$(python3 -c 'import json; print(json.load(open("integrations/node/package.json"))["version"])')
+    check "integrations/node/package.json version ($npm_version) equals the control file's" '[ "$npm_version" = "$control" ]'
     record packaging "$passed" "$failed"
 }
 
@@ -163,6 +166,13 @@ suite_client() {
 suite_upgrade() {
     log "upgrade suite (test/upgrade)"
     run_counted_script upgrade test/upgrade/run.sh
+}
+
+# Node suite: the npm package in integrations/node (express-session store, SessionManager)
+# and the README's Node.js and Python examples, under node --test (test/node/run.sh).
+suite_node() {
+    log "node suite (test/node)"
+    run_counted_script node test/node/run.sh
 }
 
 if [ "$(id -u)" = 0 ] && ! bash scripts/install-deps.sh --if-missing; then
