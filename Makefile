@@ -62,8 +62,15 @@ check-format:
 
 # Benchmarks (bench/README.md): every figure a ratio against its baseline, measured in
 # the same run on a cluster of their own.  bench-quick: a small load, a few minutes.
-.PHONY: bench bench-quick
+# bench-node: the Node.js figures alone (an Express app, express-session stores).
+.PHONY: bench bench-quick bench-node bench-node-quick
 bench:
 	bash bench/run.sh full
+	bash bench/node/run.sh full
 bench-quick:
 	bash bench/run.sh quick
+	bash bench/node/run.sh quick
+bench-node:
+	bash bench/node/run.sh full
+bench-node-quick:
+	bash bench/node/run.sh quick
