@@ -112,9 +112,15 @@ int64 TimeoutArgument(FunctionCallInfo fcinfo, int argno, const char *argname, i
             .Hint(zero_turns_off ? "Pass interval '0' to turn the absolute limit off, or NULL "
                                    "for the pgsession.absolute_timeout setting."
                                  : "Pass NULL for the pgsession.idle_timeout setting.");
+    // The limit is stated in days: with months as 30 days, '1 year' is 360 of them.
+    static_assert(kMaxTimeoutSeconds % SECS_PER_DAY == 0, "the timeout limit is whole days");
     if (us > __int128(kMaxTimeoutSeconds) * USECS_PER_SEC)
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is longer than one year", argname)
-            .Detail("Timeouts are limited to 365 days.");
+        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is longer than %d days", argname,
+                    kMaxTimeoutSeconds / SECS_PER_DAY)
+            .Detail("A month counts as 30 days here, so '1 year' is %d days and '1 year %d "
+                    "days' is the longest timeout.",
+                    MONTHS_PER_YEAR * DAYS_PER_MONTH,
+                    kMaxTimeoutSeconds / SECS_PER_DAY - MONTHS_PER_YEAR * DAYS_PER_MONTH);
     return int64(us);
 }
 
@@ -152,6 +158,25 @@ Datum SubArgument(FunctionCallInfo fcinfo, int argno) {
     if (VARSIZE_ANY_EXHDR(sub) == 0)
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "sub must not be empty");
     return PointerGetDatum(sub);
+}
+
+// Refuses a call that removes sessions where nothing can be written, saying so in the
+// caller's terms: PostgreSQL's own checks would name the statement the library runs
+// ("cannot execute SELECT FOR UPDATE in a read-only transaction"), not the call.  Every
+// transaction of a hot standby is read-only, so recovery is asked about first.
+void RequireWritable(const char *function) {
+    if (RecoveryInProgress())
+        throw Error(ERRCODE_READ_ONLY_SQL_TRANSACTION, "cannot remove sessions on a standby")
+            .Detail("The server is in recovery; %s removes sessions, which only the primary "
+                    "can write.",
+                    function)
+            .Hint("Call %s on the primary.", function);
+    if (XactReadOnly)
+        throw Error(ERRCODE_READ_ONLY_SQL_TRANSACTION,
+                    "cannot remove sessions in a read-only transaction")
+            .Detail("%s removes sessions.", function)
+            .Hint("Call it in a read-write transaction (SET TRANSACTION READ WRITE, or with "
+                  "default_transaction_read_only off).");
 }
 
 // Reads a cleanup batch size argument; NULL takes pgsession.cleanup_batch_size.
@@ -277,6 +302,7 @@ PGSESSION_FUNCTION(pgsession_delete) {
     TokenDigest key;
     if (!LookupArgument(fcinfo, 0, key))
         PG_RETURN_BOOL(false);
+    RequireWritable("session_delete()");
     PG_RETURN_BOOL(DeleteSession(key, Now()));
 }
 
@@ -307,6 +333,7 @@ PGSESSION_FUNCTION(pgsession_list) {
 // session_delete_by_sub(sub) RETURNS bigint: how many live sessions were removed.
 PGSESSION_FUNCTION(pgsession_delete_by_sub) {
     Datum sub = SubArgument(fcinfo, 0);
+    RequireWritable("session_delete_by_sub()");
     PG_RETURN_INT64(DeleteSessionsBySub(sub, Now()));
 }
 
@@ -317,6 +344,7 @@ PGSESSION_FUNCTION(pgsession_cleanup) {
     if (!PG_ARGISNULL(1) && max_batches < 1)
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "max_batches must be at least 1")
             .Hint("Pass NULL to run batches until no expired session is left.");
+    RequireWritable("session_cleanup()");
 
     // Every batch counts towards max_batches, including one that only moved live
     // sessions' cleanup_after forward: it locked rows too, and max_batches bounds how
@@ -331,6 +359,7 @@ PGSESSION_FUNCTION(pgsession_cleanup) {
 // the batch was full (a full batch of live sessions removes nothing, yet more may be due).
 PGSESSION_FUNCTION(pgsession_cleanup_batch) {
     int batch_size = BatchSizeArgument(fcinfo, 0);
+    RequireWritable("session_cleanup_in_batches()");
     TupleDesc desc;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
         throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "cleanup_batch must return a record");

@@ -48,19 +48,31 @@ void ValidateId(const text *id, bool isnull, const char *argname) {
     const char *chars = VARDATA_ANY(id);
     if (len == 0)
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s must not be empty", argname);
-    if (len > kMaxIdLength)
-        throw Error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "%s is too long", argname)
-            .Detail("It has %d bytes; a session id has at most %d characters.", len, kMaxIdLength);
+    // What the id holds before how long it is: a cookie-octet is one ASCII byte, so once
+    // every byte is one, bytes and characters are the same count, in every encoding.
+    // Every server encoding keeps ASCII for ASCII: a byte of a multibyte character is
+    // never below 0x80, so a byte that is a cookie-octet is a character that is one.
     for (int i = 0; i < len; i++) {
         unsigned char c = static_cast<unsigned char>(chars[i]);
-        if (!IsCookieOctet(c))
-            throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is not a valid cookie value", argname)
-                .Detail("Byte %d is 0x%02x; a session id may hold visible ASCII characters except "
-                        "'\"', ',', ';' and '\\' (RFC 6265 cookie-octet).",
-                        i + 1, c)
-                .Hint("Generated tokens are base64url; an application-supplied id must be "
-                      "usable as a cookie value.");
+        if (IsCookieOctet(c))
+            continue;
+        // Every byte before this one is ASCII: the position is the character's too.
+        int position = i + 1;
+        Error error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is not a valid cookie value", argname);
+        if (c >= 0x80)
+            error.Detail("Character %d is not visible ASCII; a session id may hold visible ASCII "
+                         "characters except '\"', ',', ';' and '\\' (RFC 6265 cookie-octet).",
+                         position);
+        else
+            error.Detail("Character %d is 0x%02x; a session id may hold visible ASCII characters "
+                         "except '\"', ',', ';' and '\\' (RFC 6265 cookie-octet).",
+                         position, c);
+        throw error.Hint("Generated tokens are base64url; an application-supplied id must be "
+                         "usable as a cookie value.");
     }
+    if (len > kMaxIdLength)
+        throw Error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "%s is too long", argname)
+            .Detail("It has %d characters; a session id has at most %d.", len, kMaxIdLength);
     if (len < kMinIdLength)
         throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is too short", argname)
             .Detail("It has %d characters; a session id has at least %d.", len, kMinIdLength)

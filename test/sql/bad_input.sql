@@ -1,6 +1,7 @@
 -- Every bad input gets a clear error with the right SQLSTATE, and changes nothing.
 BEGIN;
-SELECT plan(69);
+SELECT plan(78);
+\ir lib/error_of.sql
 
 SELECT session_create(id => 'existing-session-0001', nonce => 'kept', sub => 'bob') AS existing \gset
 CREATE TEMP TABLE before_counts AS SELECT count(*) AS n FROM pgsession.sessions;
@@ -16,6 +17,25 @@ SELECT throws_ok($$SELECT session_create(id => 'has a space in it 0123')$$, '220
                  'id is not a valid cookie value', 'create: id with a space');
 SELECT throws_ok($$SELECT session_create(id => 'non-ascii-éééééééééé')$$, '22023',
                  'id is not a valid cookie value', 'create: id with non-ASCII characters');
+-- what an id holds is checked before its length: 130 é are 260 bytes, but what is wrong
+-- is the é, and a length is told in characters
+SELECT is(pg_temp.error_of($$SELECT session_create(id => repeat('é', 130))$$),
+          '22023: id is not a valid cookie value | Character 1 is not visible ASCII; a session id may hold visible ASCII characters except '
+          || '''"'', '','', '';'' and ''\'' (RFC 6265 cookie-octet). | Generated tokens are base64url; an application-supplied id must be usable as a cookie value.',
+          'create: an id of 130 é is not ASCII, whatever its length');
+SELECT is(pg_temp.error_of($$SELECT session_save(repeat('a', 300) || 'é', '{}')$$),
+          '22023: id is not a valid cookie value | Character 301 is not visible ASCII; a session id may hold visible ASCII characters except '
+          || '''"'', '','', '';'' and ''\'' (RFC 6265 cookie-octet). | Generated tokens are base64url; an application-supplied id must be usable as a cookie value.',
+          'save: an over-long id with an é is refused for the é, at its position in characters');
+SELECT throws_ok($$SELECT session_create(id => repeat('é', 10))$$, '22023', 'id is not a valid cookie value',
+                 'create: 10 é (20 bytes) are not too short but not ASCII');
+SELECT is(pg_temp.error_of($$SELECT session_create(id => repeat('a', 256))$$),
+          '22001: id is too long | It has 256 characters; a session id has at most 255.',
+          'create: the length of an over-long id is told in characters');
+SELECT is(pg_temp.error_of($$SELECT session_create(id => E'tab\there-0123456789')$$),
+          '22023: id is not a valid cookie value | Character 4 is 0x09; a session id may hold visible ASCII characters except '
+          || '''"'', '','', '';'' and ''\'' (RFC 6265 cookie-octet). | Generated tokens are base64url; an application-supplied id must be usable as a cookie value.',
+          'create: a control character is named by its code');
 SELECT throws_ok($$SELECT session_create(id => E'tab\there-0123456789')$$, '22023',
                  'id is not a valid cookie value', 'create: id with a control character');
 SELECT throws_ok($$SELECT session_create(id => 'quote"in-the-id-0123')$$, '22023',
@@ -93,9 +113,17 @@ SELECT throws_ok($$SELECT session_update('existing-session-0001', nonce => 'x', 
 SELECT throws_ok($$SELECT session_create(idle_timeout => '0')$$, '22023', 'idle_timeout must be positive', 'create: zero idle timeout');
 SELECT throws_ok($$SELECT session_create(idle_timeout => '-5 minutes')$$, '22023', 'idle_timeout must be positive', 'create: negative idle timeout');
 SELECT throws_ok($$SELECT session_create(idle_timeout => interval '1 day' - interval '2 days')$$, '22023', 'idle_timeout must be positive', 'create: an interval that adds up to less than zero');
-SELECT throws_ok($$SELECT session_create(idle_timeout => '2 years')$$, '22023', 'idle_timeout is longer than one year', 'create: absurd idle timeout');
+SELECT throws_ok($$SELECT session_create(idle_timeout => '2 years')$$, '22023', 'idle_timeout is longer than 365 days', 'create: absurd idle timeout');
+-- the limit is 365 days, with a month as 30 days: '1 year' is 360 of them
+SELECT lives_ok($$SELECT session_create(idle_timeout => '365 days')$$, 'create: an idle timeout of 365 days is accepted');
+SELECT throws_ok($$SELECT session_create(idle_timeout => '365 days 1 second')$$, '22023', 'idle_timeout is longer than 365 days',
+                 'create: a second more is not');
+SELECT lives_ok($$SELECT session_create(absolute_timeout => '1 year 5 days')$$, 'create: ''1 year 5 days'' (365 days) is accepted');
+SELECT is(pg_temp.error_of($$SELECT session_create(absolute_timeout => '1 year 6 days')$$),
+          '22023: absolute_timeout is longer than 365 days | A month counts as 30 days here, so ''1 year'' is 360 days and ''1 year 5 days'' is the longest timeout.',
+          'create: ''1 year 6 days'' is not, and the error says why');
 SELECT throws_ok($$SELECT session_create(absolute_timeout => '-1 second')$$, '22023', 'absolute_timeout must be positive', 'create: negative absolute timeout');
-SELECT throws_ok($$SELECT session_create(absolute_timeout => '400 days')$$, '22023', 'absolute_timeout is longer than one year', 'create: absurd absolute timeout');
+SELECT throws_ok($$SELECT session_create(absolute_timeout => '400 days')$$, '22023', 'absolute_timeout is longer than 365 days', 'create: absurd absolute timeout');
 
 -- by-sub functions and cleanup
 SELECT throws_ok($$SELECT * FROM session_list(NULL)$$, '22004', 'sub must not be NULL', 'list: NULL sub');
@@ -111,8 +139,8 @@ SELECT throws_ok($$SET pgsession.touch_interval = -1$$, '22023', NULL, 'setting:
 SELECT throws_ok($$SET pgsession.no_such_setting = 1$$, '42602', NULL, 'setting: pgsession.* is a reserved prefix');
 
 -- nothing was half-written: only the two valid creates above added rows
-SELECT is((SELECT count(*) FROM pgsession.sessions), (SELECT n + 4 FROM before_counts),
-          'failed calls added no session (the four that succeeded did)');
+SELECT is((SELECT count(*) FROM pgsession.sessions), (SELECT n + 6 FROM before_counts),
+          'failed calls added no session (the six that succeeded did)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,6 +1,6 @@
 -- Expiry (idle and absolute), throttled access recording, HOT updates, cleanup.
 BEGIN;
-SELECT plan(35);
+SELECT plan(39);
 
 -- Sessions for the expiry checks; one sleep lets the short ones expire.
 SELECT session_create(id => 'idle-expires-00001', idle_timeout => '1 second', sub => 'carol') AS idle \gset
@@ -105,7 +105,15 @@ SELECT is((SELECT last_accessed_at < statement_timestamp() FROM session_get(:'bu
           'and records nothing there');
 SELECT throws_ok(format('SELECT session_touch(%L)', :'busy'), '25006', NULL,
                  'session_touch in a read-only transaction is refused by PostgreSQL');
-SELECT throws_ok('SELECT session_cleanup()', '25006', 'cannot execute a session cleanup in a read-only transaction',
+-- the calls that remove sessions say so, not which statement of theirs was refused
+SELECT throws_ok('SELECT session_cleanup()', '25006', 'cannot remove sessions in a read-only transaction',
                  'session_cleanup (which deletes through the table access method) is refused there too');
+SELECT throws_ok($$SELECT session_delete_by_sub('nobody')$$, '25006', 'cannot remove sessions in a read-only transaction',
+                 'so is session_delete_by_sub, even with nothing to remove');
+SELECT throws_ok(format('SELECT session_delete(%L)', :'busy'), '25006', 'cannot remove sessions in a read-only transaction',
+                 'and session_delete');
+SELECT throws_ok('SELECT * FROM pgsession.cleanup_batch()', '25006', 'cannot remove sessions in a read-only transaction',
+                 'and the batches of session_cleanup_in_batches');
+SELECT is(session_delete('not a token'), false, 'a malformed token is still no session there, not an error');
 SELECT * FROM finish();
 ROLLBACK;

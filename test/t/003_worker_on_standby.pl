@@ -1,5 +1,6 @@
-# A hot standby runs no cleanup worker (it could not write) and serves session_get; once
-# promoted it starts the worker, which removes what expired meanwhile.
+# A hot standby runs no cleanup worker (it could not write) and serves session_get; the
+# calls that remove sessions say they cannot there; once promoted it starts the worker,
+# which removes what expired meanwhile.
 use strict;
 use warnings;
 use FindBin;
@@ -39,6 +40,14 @@ my ($rc, $out, $err) = $standby->psql('postgres',
     "SET pgsession.touch_interval = 0; "
       . "SELECT count(*) FROM session_get('live-session-00000001')");
 is("$rc|$out|$err", '0|1|', 'session_get reads a session on the standby without error');
+# The calls that remove sessions say what was refused: removing sessions on a standby
+# (not PostgreSQL's "cannot execute SELECT FOR UPDATE in a read-only transaction").
+for my $call ("SELECT session_delete_by_sub('live')", 'SELECT session_cleanup()',
+    "SELECT session_delete('live-session-00000001')", 'CALL session_cleanup_in_batches()') {
+    my ($rc, $out, $err) = $standby->psql('postgres', "\\set VERBOSITY verbose\n$call");
+    like($err, qr/ERROR:\s+25006: cannot remove sessions on a standby\n.*\nHINT:\s+Call \S+ on the primary\./s,
+        "$call on the standby: 25006, cannot remove sessions on a standby");
+}
 is($standby->safe_psql('postgres',
         'SELECT live_sessions, expired_sessions, worker_pid, last_run_result FROM session_stats()'),
     '10|20||no worker: the server is in recovery; it starts after promotion',
