@@ -107,7 +107,8 @@ COMMENT ON TYPE pgsession.session IS 'A live session as session_get returns it';
 -- section: per-session functions (EXECUTE for every role; see README "Privileges")
 --
 -- All functions are SECURITY DEFINER so that callers need no privilege on the table,
--- with name lookup pinned so that no object of the caller's can stand in for ours.  The
+-- with name lookup pinned so that, inside them, no object of the caller's can stand in
+-- for ours (which function a call reaches is another matter: see the last section).  The
 -- functions an application calls on every request (these, written in C) have no SET
 -- search_path clause: applying one costs several percent of a call (bench/README.md,
 -- figures 1 and 9).  They need none: they resolve no name outside the statements they
@@ -319,17 +320,87 @@ COMMENT ON FUNCTION session_stats() IS
 'Live and expired-but-not-yet-removed sessions, and the cleanup worker''s last run in this database (started, finished, result, sessions removed), sessions it removed since the server started and its next run';
 REVOKE ALL ON FUNCTION session_stats() FROM PUBLIC;
 
+-- The command the pg_cron job runs.  The procedure is named with its schema, and its
+-- argument by name and type: a procedure of the same name that someone created beside it
+-- with no argument (or any other) cannot capture the call, since ours matches it exactly.
+-- (One with the same argument and more, defaulted, would make it ambiguous, 42725: keep
+-- others from creating objects in that schema; see pgsession.check_schema_writers.)
+CREATE FUNCTION pgsession.cleanup_command() RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT format('CALL %I.session_cleanup_in_batches(batch_size => NULL::integer)', n.nspname)
+      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'pgsession'
+$$;
+COMMENT ON FUNCTION pgsession.cleanup_command() IS
+'The CALL the pg_cron job runs: session_cleanup_in_batches named with its schema and its argument typed, so that no other procedure of that name resolves it';
+REVOKE ALL ON FUNCTION pgsession.cleanup_command() FROM PUBLIC;
+
 -- pg_cron keeps its jobs in the one database named by cron.database_name; the schedule
 -- functions work in that database.  Elsewhere they fail with the call to make there.
-CREATE FUNCTION pgsession.require_pg_cron() RETURNS void
+--
+-- pg_cron is the extension itself, not objects named like its own: any role that may
+-- create a schema (a database's owner can) can create a schema cron with a function
+-- schedule(text, text, text) in it, which a superuser scheduling the cleanup would then
+-- run.  So the extension must be installed here by a superuser, and its schema (cron),
+-- schedule(text, text, text), unschedule(bigint) and job table must be members of it
+-- (pg_depend, deptype 'e') owned by superusers.  The callers name those objects with the
+-- schema found here and the exact argument types of the members, which no other
+-- function can match better.
+CREATE FUNCTION pgsession.require_pg_cron() RETURNS name
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    cron_database text := current_setting('cron.database_name', true);
+    cron_database text := nullif(current_setting('cron.database_name', true), '');
+    cron_extension oid;
+    cron_version text;
+    cron_schema name;
+    owner_is_superuser boolean;
+    trusted_members bigint := 0;
 BEGIN
-    IF to_regprocedure('cron.schedule(text,text,text)') IS NOT NULL THEN
-        RETURN;
+    SELECT e.oid, e.extversion, r.rolsuper INTO cron_extension, cron_version, owner_is_superuser
+      FROM pg_extension e JOIN pg_roles r ON r.oid = e.extowner
+     WHERE e.extname = 'pg_cron';
+    IF FOUND THEN
+        -- pg_cron's objects are in a schema it creates (cron), not in the extension's own
+        -- (where CREATE EXTENSION pg_cron ran): the schema of its schedule function.
+        SELECT s.nspname INTO cron_schema
+          FROM pg_depend d
+          JOIN pg_proc p ON p.oid = d.objid
+          JOIN pg_namespace s ON s.oid = p.pronamespace
+         WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_extension'::regclass
+           AND d.refobjid = cron_extension AND d.deptype = 'e'
+           AND p.proname = 'schedule' AND oidvectortypes(p.proargtypes) = 'text, text, text';
+        IF cron_schema IS NOT NULL THEN
+            SELECT count(*) INTO trusted_members
+              FROM pg_depend d
+              LEFT JOIN pg_namespace n ON d.classid = 'pg_namespace'::regclass AND n.oid = d.objid
+              LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+              LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+              JOIN pg_roles r ON r.oid = coalesce(n.nspowner, p.proowner, c.relowner)
+             WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = cron_extension
+               AND d.deptype = 'e' AND r.rolsuper
+               AND (n.nspname = cron_schema
+                    OR p.oid = to_regprocedure(format('%I.schedule(text, text, text)', cron_schema))
+                    OR p.oid = to_regprocedure(format('%I.unschedule(bigint)', cron_schema))
+                    OR c.oid = to_regclass(format('%I.job', cron_schema)));
+        END IF;
+        IF owner_is_superuser AND trusted_members = 4 THEN
+            RETURN cron_schema;
+        END IF;
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('pg_cron %s is not one pgsession can use', cron_version),
+            DETAIL = 'pgsession calls pg_cron''s own schedule(text, text, text), '
+                     'unschedule(bigint) and job table, which must be members of the '
+                     'extension in a schema of its own, owned like it by a superuser; '
+                     'this installation lacks one.',
+            HINT = CASE WHEN cron_schema IS NULL
+                        THEN 'Update pg_cron to version 1.4 or later (ALTER EXTENSION pg_cron UPDATE).'
+                        ELSE 'Install pg_cron again as a superuser, or give its objects back to one '
+                             '(ALTER ... OWNER TO).' END;
     END IF;
     IF cron_database IS NOT NULL AND cron_database <> current_database() THEN
         RAISE EXCEPTION USING
@@ -338,41 +409,47 @@ BEGIN
             DETAIL = format('pg_cron keeps its jobs in database "%s" (cron.database_name).',
                             cron_database),
             HINT = format('In database "%s", run: SELECT cron.schedule_in_database(%L, '
-                          '''*/15 * * * *'', ''CALL <schema>.session_cleanup_in_batches()'', %L);',
+                          '''*/15 * * * *'', %L, %L);',
                           cron_database, 'pgsession-cleanup-' || current_database(),
-                          current_database());
+                          pgsession.cleanup_command(), current_database());
     END IF;
     RAISE EXCEPTION USING
         ERRCODE = 'object_not_in_prerequisite_state',
         MESSAGE = 'pg_cron is not installed',
-        DETAIL = 'Scheduling the cleanup needs the pg_cron extension, version 1.4 or later, '
-                 'in this database.',
+        DETAIL = CASE WHEN to_regnamespace('cron') IS NULL
+                      THEN 'Scheduling the cleanup needs the pg_cron extension, version 1.4 '
+                           'or later, in this database.'
+                      ELSE 'Scheduling the cleanup needs the pg_cron extension, version 1.4 '
+                           'or later, in this database; schema "cron" is not part of it, and '
+                           'pgsession calls only the extension''s own functions.' END,
         HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this '
                'database, restart and run CREATE EXTENSION pg_cron; or add pgsession to '
                'shared_preload_libraries to use its cleanup worker.';
 END
 $$;
 COMMENT ON FUNCTION pgsession.require_pg_cron() IS
-'Raises an error, saying what to do, unless pg_cron 1.4 or later is installed in this database';
+'Returns the schema of the pg_cron extension (1.4 or later, installed by a superuser) in this database; otherwise raises an error saying what to do';
 REVOKE ALL ON FUNCTION pgsession.require_pg_cron() FROM PUBLIC;
 
 -- SECURITY INVOKER: the job is the caller's, runs as the caller, and needs the caller's
--- EXECUTE on session_cleanup_in_batches and pgsession.cleanup_batch.  pg_cron 1.4 schedules whole minutes in cron syntax, so
--- the interval must divide an hour or a day evenly; anything else is refused rather
--- than run at uneven times.
+-- EXECUTE on session_cleanup_in_batches and pgsession.cleanup_batch.  pg_cron 1.4 schedules
+-- whole minutes in cron syntax, so the interval must divide an hour or a day evenly;
+-- anything else is refused rather than run at uneven times, and before pg_cron is looked
+-- for: a bad argument is the first thing to fix.
 CREATE FUNCTION session_schedule_cleanup(every interval DEFAULT '15 minutes') RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     job_name text := 'pgsession-cleanup-' || current_database();
+    cron_schema name;
     ext_schema name;
     seconds numeric;
     minutes integer;
     schedule text;
     old_job bigint;
+    new_job bigint;
 BEGIN
-    PERFORM pgsession.require_pg_cron();
     IF every IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'every must not be NULL';
@@ -402,6 +479,7 @@ BEGIN
             HINT = 'Pick the nearest of these intervals.';
     END IF;
 
+    cron_schema := pgsession.require_pg_cron();
     SELECT n.nspname INTO ext_schema
       FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
      WHERE e.extname = 'pgsession';
@@ -417,13 +495,15 @@ BEGIN
                    'FUNCTION pgsession.cleanup_batch(integer) to this role.';
     END IF;
 
-    -- Replace a job scheduled before, whatever its interval.
-    FOR old_job IN SELECT j.jobid FROM cron.job j
-                    WHERE j.jobname = job_name AND j.username = current_user LOOP
-        PERFORM cron.unschedule(old_job);
+    -- Replace a job scheduled before, whatever its interval.  pg_cron's objects are named
+    -- with the schema require_pg_cron found and called with their exact argument types.
+    FOR old_job IN EXECUTE format('SELECT jobid FROM %I.job WHERE jobname = $1 '
+                                  'AND username = current_user', cron_schema) USING job_name LOOP
+        EXECUTE format('SELECT %I.unschedule($1)', cron_schema) USING old_job;
     END LOOP;
-    RETURN cron.schedule(job_name, schedule,
-                         format('CALL %I.session_cleanup_in_batches()', ext_schema));
+    EXECUTE format('SELECT %I.schedule($1, $2, $3)', cron_schema) INTO new_job
+        USING job_name, schedule, pgsession.cleanup_command();
+    RETURN new_job;
 END
 $$;
 COMMENT ON FUNCTION session_schedule_cleanup(interval) IS
@@ -436,13 +516,13 @@ CREATE FUNCTION session_unschedule_cleanup() RETURNS boolean
     AS $$
 DECLARE
     job_name text := 'pgsession-cleanup-' || current_database();
+    cron_schema name := pgsession.require_pg_cron();
     old_job bigint;
     removed boolean := false;
 BEGIN
-    PERFORM pgsession.require_pg_cron();
-    FOR old_job IN SELECT j.jobid FROM cron.job j
-                    WHERE j.jobname = job_name AND j.username = current_user LOOP
-        PERFORM cron.unschedule(old_job);
+    FOR old_job IN EXECUTE format('SELECT jobid FROM %I.job WHERE jobname = $1 '
+                                  'AND username = current_user', cron_schema) USING job_name LOOP
+        EXECUTE format('SELECT %I.unschedule($1)', cron_schema) USING old_job;
         removed := true;
     END LOOP;
     RETURN removed;
@@ -451,3 +531,62 @@ $$;
 COMMENT ON FUNCTION session_unschedule_cleanup() IS
 'Removes the pg_cron job of session_schedule_cleanup() for this database; returns whether there was one';
 REVOKE ALL ON FUNCTION session_unschedule_cleanup() FROM PUBLIC;
+
+-- section: the schema the functions are installed in
+--
+-- Inside pgsession's functions name lookup is pinned, but a call is resolved before it
+-- reaches them, with the caller's search_path and argument types.  A role that may create
+-- objects in the schema holding them can put a function of the same name beside one, with
+-- an argument type closer to what a caller passes: session_get(varchar) beside
+-- session_get(text) is what SELECT * FROM session_get($1::varchar) runs (pgjdbc binds
+-- strings as varchar), with the caller's privileges.  Only the schema's privileges can
+-- prevent that, so CREATE EXTENSION and the update warn when roles other than the schema's
+-- owner (and its members) and superusers may create objects there.  They warn rather than
+-- refuse: the privileges are the administrator's to set, and PostgreSQL before 15 gave
+-- every role CREATE on public, which pg_upgrade keeps; refusing would stop an upgrade
+-- that changes nothing about that.
+CREATE FUNCTION pgsession.check_schema_writers(target regnamespace) RETURNS text[]
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    writers text[];
+    shown text;
+    listed text;
+BEGIN
+    -- CREATE granted to PUBLIC: every role, not worth listing one by one.
+    SELECT ARRAY['PUBLIC'] INTO writers
+      FROM pg_namespace n, aclexplode(n.nspacl) AS a
+     WHERE n.oid = target AND a.grantee = 0 AND a.privilege_type = 'CREATE';
+    IF writers IS NULL THEN
+        SELECT array_agg(quote_ident(r.rolname) ORDER BY r.rolname) INTO writers
+          FROM pg_namespace n, pg_roles r
+         WHERE n.oid = target AND NOT r.rolsuper
+           AND has_schema_privilege(r.oid, n.oid, 'CREATE')
+           AND NOT pg_has_role(r.oid, n.nspowner, 'MEMBER');
+    END IF;
+    IF writers IS NULL THEN
+        RETURN NULL;
+    END IF;
+    shown := array_to_string(writers[1:10], ', ')
+             || CASE WHEN cardinality(writers) > 10
+                     THEN format(' and %s more', cardinality(writers) - 10) ELSE '' END;
+    listed := CASE WHEN cardinality(writers) > 10 THEN 'each of them' ELSE shown END;
+    RAISE WARNING USING
+        MESSAGE = format('roles other than its owner may create objects in schema %s, '
+                         'which holds pgsession''s functions', target),
+        DETAIL = format('%s may. A function created there with the name of one of '
+                        'pgsession''s and an argument type closer to a caller''s (such as '
+                        'session_get(varchar)) is what that caller''s call runs, with the '
+                        'caller''s privileges.', shown),
+        HINT = format('Revoke the privilege (REVOKE CREATE ON SCHEMA %s FROM %s), or keep '
+                      'pgsession in a schema of its own (CREATE SCHEMA pgsession_api; '
+                      'CREATE EXTENSION pgsession SCHEMA pgsession_api).', target, listed);
+    RETURN writers;
+END
+$$;
+COMMENT ON FUNCTION pgsession.check_schema_writers(regnamespace) IS
+'Returns the roles besides superusers and the owner (PUBLIC when every role) that may create objects in a schema, warning when there are any; run on the install schema by CREATE EXTENSION and the update';
+REVOKE ALL ON FUNCTION pgsession.check_schema_writers(regnamespace) FROM PUBLIC;
+
+SELECT pgsession.check_schema_writers('@extschema@');

@@ -1,6 +1,8 @@
-# Without the preload: session_schedule_cleanup() has pg_cron 1.4 run session_cleanup(),
-# which removes expired sessions; it explains itself where pg_cron is missing and
-# refuses intervals pg_cron cannot keep; session_unschedule_cleanup() removes the job.
+# Without the preload: session_schedule_cleanup() has pg_cron 1.4 run
+# session_cleanup_in_batches(), which removes expired sessions, also beside a procedure of
+# that name planted in public; it explains itself where pg_cron is missing, calls only the
+# pg_cron extension's own objects (not a schema cron a database owner made) and refuses
+# intervals pg_cron cannot keep; session_unschedule_cleanup() removes the job.
 use strict;
 use warnings;
 use FindBin;
@@ -30,11 +32,53 @@ sub error_of {
 like(error_of('postgres', 'SELECT session_schedule_cleanup()'),
     qr/^55000\|pg_cron is not installed\|Add pg_cron to shared_preload_libraries/,
     'without the pg_cron extension: SQLSTATE 55000 and a hint');
-like(error_of('other', 'SELECT session_unschedule_cleanup()'),
-    qr/^55000\|pg_cron is not installed in database "other"\|In database "postgres", run: SELECT cron.schedule_in_database\('pgsession-cleanup-other'/,
-    'in a database other than cron.database_name: the call to make there');
+is(error_of('other', 'SELECT session_unschedule_cleanup()'),
+    q{55000|pg_cron is not installed in database "other"|In database "postgres", run: }
+      . q{SELECT cron.schedule_in_database('pgsession-cleanup-other', '*/15 * * * *', }
+      . q{'CALL public.session_cleanup_in_batches(batch_size => NULL::integer)', 'other');},
+    'in a database other than cron.database_name: the call to make there, with the schema');
+like(error_of('other', "SELECT session_schedule_cleanup('7 minutes')"),
+    qr/^22023\|pg_cron cannot run the cleanup every /,
+    'there, an interval pg_cron cannot keep is reported first');
+
+# A fake pg_cron: the (non-superuser) owner of database "other" makes a schema cron with
+# functions and a view named like pg_cron's; a superuser scheduling there runs none of it.
+$node->safe_psql('postgres', 'CREATE ROLE db_owner; ALTER DATABASE other OWNER TO db_owner');
+$node->safe_psql('other', q{
+    SET ROLE db_owner;
+    CREATE SCHEMA cron;
+    CREATE TABLE cron.calls (fn text, by_user name);
+    CREATE FUNCTION cron.schedule(text, text, text) RETURNS bigint LANGUAGE sql
+        AS $$ INSERT INTO cron.calls VALUES ('schedule', current_user) RETURNING 1::bigint $$;
+    CREATE FUNCTION cron.unschedule(bigint) RETURNS boolean LANGUAGE sql
+        AS $$ INSERT INTO cron.calls VALUES ('unschedule', current_user) RETURNING true $$;
+    CREATE VIEW cron.job AS SELECT 1::bigint AS jobid, 'pgsession-cleanup-other'::text AS jobname,
+        current_user::text AS username;
+});
+like(error_of('other', 'SELECT session_schedule_cleanup()') . error_of('other', 'SELECT session_unschedule_cleanup()'),
+    qr/^55000\|pg_cron is not installed in database "other"\|.*55000\|pg_cron is not installed in database "other"\|/,
+    'a schema cron that a database owner made is not pg_cron: both functions refuse');
+is($node->safe_psql('other', 'SELECT count(*) FROM cron.calls'), '0', 'and none of its functions ran');
 
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_cron');
+
+# pg_cron's objects must be its own and owned by a superuser: a schedule(text, text, text)
+# handed to another role is refused.
+$node->safe_psql('postgres', 'CREATE ROLE planter; GRANT CREATE ON SCHEMA public TO planter');
+like(error_of('postgres', 'BEGIN; ALTER FUNCTION cron.schedule(text, text, text) OWNER TO planter; '
+        . 'SELECT session_schedule_cleanup()'),
+    qr/^55000\|pg_cron \S+ is not one pgsession can use\|Install pg_cron again as a superuser/,
+    'pg_cron whose schedule() a non-superuser owns: refused (55000)');
+
+# A role that may create objects in public plants a procedure session_cleanup_in_batches
+# without arguments beside pgsession's (0.1.0's job, CALL ...(), was ambiguous then).
+$node->safe_psql('postgres', q{
+    SET ROLE planter;
+    CREATE TABLE public.planted_calls (by_user name);
+    GRANT INSERT ON public.planted_calls TO PUBLIC;
+    CREATE PROCEDURE public.session_cleanup_in_batches() LANGUAGE sql
+        AS $$ INSERT INTO public.planted_calls VALUES (current_user) $$;
+});
 
 # --- schedule, and the cleanup it runs
 create_sessions($node, 'postgres', 'live',  10, '1 hour');
@@ -42,7 +86,8 @@ create_sessions($node, 'postgres', 'short', 30, '1 second');
 my $job = $node->safe_psql('postgres', "SELECT session_schedule_cleanup('2 hours')");
 like($job, qr/^\d+$/, 'session_schedule_cleanup returns the job id');
 is($node->safe_psql('postgres', 'SELECT schedule, command, database FROM cron.job'),
-    '0 */2 * * *|CALL public.session_cleanup_in_batches()|postgres', 'a two-hour job');
+    '0 */2 * * *|CALL public.session_cleanup_in_batches(batch_size => NULL::integer)|postgres',
+    'a two-hour job, whose command names the procedure with its schema and a typed argument');
 $node->safe_psql('postgres', "SELECT session_schedule_cleanup('1 minute')");
 is($node->safe_psql('postgres', "SELECT string_agg(schedule, ',') FROM cron.job"),
     '* * * * *', 'scheduling again replaces the job');
@@ -73,7 +118,9 @@ ok(defined wait_for_value($node, 'postgres',
     'the pg_cron job removed the expired sessions and kept the live ones');
 ok(defined wait_for_value($node, 'postgres',
         "SELECT status FROM cron.job_run_details ORDER BY runid LIMIT 1", 'succeeded', 10),
-    'pg_cron recorded the run as succeeded');
+    'pg_cron recorded the run as succeeded, beside the planted procedure');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM public.planted_calls'), '0',
+    'the planted procedure never ran');
 
 # --- unschedule
 is($node->safe_psql('postgres', 'SELECT session_unschedule_cleanup()'), 't',

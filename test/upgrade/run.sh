@@ -150,7 +150,9 @@ is "the new library's cleanup removes the expired 0.1.0 session" \
        done; echo "$n")" 0
 
 # 4. The update.
-check "ALTER EXTENSION pgsession UPDATE" q -d app -c "ALTER EXTENSION pgsession UPDATE"
+OUT=$(q -d app -c "ALTER EXTENSION pgsession UPDATE" 2>&1)
+ok $? "ALTER EXTENSION pgsession UPDATE"
+is "no warning where only the owner may create objects in public (as PostgreSQL 15 makes it)" "$OUT" ""
 is "the database is at $CURRENT" \
     "$(q -d app -c "SELECT extversion FROM pg_extension WHERE extname = 'pgsession'")" "$CURRENT"
 show_all >"$DIR/after-update"
@@ -160,15 +162,26 @@ is "an old session takes the new functions (session_save replaces its data)" \
     "$(q -d app -c "SELECT session_save('supplied-id-0000000001', '{\"saved\": true}')" \
         -c "SELECT data FROM session_get('supplied-id-0000000001')" | tail -n 1)" '{"saved": true}'
 
-check "ALTER EXTENSION pgsession UPDATE where session_update was restricted" \
-    q -d restricted -c "ALTER EXTENSION pgsession UPDATE"
+# ... and whose public schema every role may write, as on a cluster created before
+# PostgreSQL 15: the update warns, saying what to do.
+q -d restricted -c "GRANT CREATE ON SCHEMA public TO PUBLIC"
+OUT=$(q -d restricted -c "ALTER EXTENSION pgsession UPDATE" 2>&1)
+ok $? "ALTER EXTENSION pgsession UPDATE where session_update was restricted"
+WARNED='WARNING:  roles other than its owner may create objects in schema public, which holds pgsession'"'"'s functions'
+HINTED='HINT:  Revoke the privilege (REVOKE CREATE ON SCHEMA public FROM PUBLIC), or keep pgsession in a schema of its own'
+is "the update warns that every role may create objects in public, and says what to do" \
+    "$(grep -cF -e "$WARNED" -e "$HINTED" <<<"$OUT")" 2
 is "the new session_update keeps the restriction (PUBLIC, upgrade_app)" \
     "$(q -d restricted -c "SELECT has_function_privilege('public', p.oid, 'EXECUTE') || ',' || has_function_privilege('upgrade_app', p.oid, 'EXECUTE') FROM pg_proc p WHERE p.proname = 'session_update'")" \
     "false,true"
 
 # 5. The upgraded objects equal a fresh install's.
-q -d postgres -c "CREATE DATABASE fresh"
-q -d fresh -c "CREATE EXTENSION pgsession"
+q -d postgres -c "CREATE DATABASE fresh" -c "CREATE DATABASE fresh_writable"
+is "CREATE EXTENSION pgsession warns of nothing in public as PostgreSQL 15 makes it" \
+    "$(q -d fresh -c "CREATE EXTENSION pgsession" 2>&1)" ""
+OUT=$(q -d fresh_writable -c "GRANT CREATE ON SCHEMA public TO PUBLIC" -c "CREATE EXTENSION pgsession" 2>&1)
+is "CREATE EXTENSION pgsession warns where every role may create objects in public" \
+    "$(grep -cF -e "$WARNED" -e "$HINTED" <<<"$OUT")" 2
 q -d app -f test/upgrade/describe.sql >"$DIR/upgraded.txt"
 q -d fresh -f test/upgrade/describe.sql >"$DIR/fresh.txt"
 check "the description covers the extension ($(wc -l <"$DIR/fresh.txt") lines)" \
