@@ -105,7 +105,9 @@ CREATE FUNCTION pgsession.cleanup_command() RETURNS text
 $$;
 COMMENT ON FUNCTION pgsession.cleanup_command() IS
 'The CALL the pg_cron job runs: session_cleanup_in_batches named with its schema and its argument typed, so that no other procedure of that name resolves it';
-REVOKE ALL ON FUNCTION pgsession.cleanup_command() FROM PUBLIC;
+-- Executable by every role, as require_pg_cron is: they only read the catalog, and
+-- session_schedule_cleanup, which runs as its caller (whom an administrator granted it),
+-- calls both.
 
 DROP FUNCTION pgsession.require_pg_cron();
 CREATE FUNCTION pgsession.require_pg_cron() RETURNS name
@@ -189,7 +191,6 @@ END
 $$;
 COMMENT ON FUNCTION pgsession.require_pg_cron() IS
 'Returns the schema of the pg_cron extension (1.4 or later, installed by a superuser) in this database; otherwise raises an error saying what to do';
-REVOKE ALL ON FUNCTION pgsession.require_pg_cron() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION session_schedule_cleanup(every interval DEFAULT '15 minutes') RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE

@@ -335,7 +335,9 @@ CREATE FUNCTION pgsession.cleanup_command() RETURNS text
 $$;
 COMMENT ON FUNCTION pgsession.cleanup_command() IS
 'The CALL the pg_cron job runs: session_cleanup_in_batches named with its schema and its argument typed, so that no other procedure of that name resolves it';
-REVOKE ALL ON FUNCTION pgsession.cleanup_command() FROM PUBLIC;
+-- Executable by every role, as require_pg_cron is: they only read the catalog, and
+-- session_schedule_cleanup, which runs as its caller (whom an administrator granted it),
+-- calls both.
 
 -- pg_cron keeps its jobs in the one database named by cron.database_name; the schedule
 -- functions work in that database.  Elsewhere they fail with the call to make there.
@@ -429,7 +431,6 @@ END
 $$;
 COMMENT ON FUNCTION pgsession.require_pg_cron() IS
 'Returns the schema of the pg_cron extension (1.4 or later, installed by a superuser) in this database; otherwise raises an error saying what to do';
-REVOKE ALL ON FUNCTION pgsession.require_pg_cron() FROM PUBLIC;
 
 -- SECURITY INVOKER: the job is the caller's, runs as the caller, and needs the caller's
 -- EXECUTE on session_cleanup_in_batches and pgsession.cleanup_batch.  pg_cron 1.4 schedules

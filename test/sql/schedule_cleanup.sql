@@ -4,7 +4,7 @@
 -- and none of its functions runs, and the hint for another database spells the command
 -- out with the schema pgsession is in.
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 
 \ir lib/error_of.sql
 
@@ -16,6 +16,18 @@ SELECT throws_ok($$SELECT session_schedule_cleanup(NULL)$$, '22004', 'every must
                  'so is a NULL interval');
 SELECT throws_ok($$SELECT session_schedule_cleanup('15 minutes')$$, '55000', 'pg_cron is not installed',
                  'a good interval without pg_cron: pg_cron is missing');
+
+-- a role an administrator granted session_schedule_cleanup gets as far as the superuser
+-- (not "permission denied" for pgsession's helpers)
+CREATE ROLE pgsession_test_scheduler NOLOGIN;
+GRANT EXECUTE ON FUNCTION session_schedule_cleanup(interval), session_unschedule_cleanup() TO pgsession_test_scheduler;
+GRANT ALL ON __tcache__, __tcache___id_seq, __tresults___numb_seq TO pgsession_test_scheduler;
+SET ROLE pgsession_test_scheduler;
+SELECT throws_ok($$SELECT session_schedule_cleanup('15 minutes')$$, '55000', 'pg_cron is not installed',
+                 'a role granted session_schedule_cleanup: pg_cron is missing, as for a superuser');
+SELECT throws_ok('SELECT session_unschedule_cleanup()', '55000', 'pg_cron is not installed',
+                 'and session_unschedule_cleanup');
+RESET ROLE;
 
 -- the command the job runs names the procedure with its schema and a typed argument
 SELECT is(pgsession.cleanup_command(),
