@@ -16,7 +16,9 @@ function quoteIdent(name) {
  * Builds a query config for one of the pgsession functions: `text` with `FN.` replaced by
  * the schema-qualified prefix (or by nothing, to go by the connection's search_path), and
  * a statement name derived from the text when prepared statements are on, so that two
- * stores with different schemas on one pool never share a name.
+ * stores with different schemas on one pool never share a name.  The texts cast every
+ * argument to the function's own type: an overload with other argument types (one planted
+ * in a schema on the search_path) is then never a closer match.
  */
 function statement(text, schema, prepared) {
     const prefix = schema === undefined || schema === null ? '' : quoteIdent(schema) + '.';

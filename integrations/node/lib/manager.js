@@ -35,18 +35,18 @@ class SessionManager {
         const fn = (text) => statement(text, options.schema, prepared);
         this.sql = {
             create: fn(
-                'SELECT FN.session_create(id => $1, nonce => $2, state => $3, code_verifier => $4, ' +
-                    'idle_timeout => $5, absolute_timeout => $6)',
+                'SELECT FN.session_create(id => $1::text, nonce => $2::text, state => $3::text, ' +
+                    'code_verifier => $4::text, idle_timeout => $5::interval, absolute_timeout => $6::interval)',
             ),
             get: fn(
                 'SELECT nonce, state, code_verifier, access_token, sub, created_at, expires_at, ' +
-                    'last_accessed_at FROM FN.session_get($1)',
+                    'last_accessed_at FROM FN.session_get($1::text)',
             ),
             update: fn(
-                'SELECT FN.session_update(id => $1, nonce => $2, state => $3, code_verifier => $4, ' +
-                    'access_token => $5, sub => $6, clear => $7::text[])',
+                'SELECT FN.session_update(id => $1::text, nonce => $2::text, state => $3::text, ' +
+                    'code_verifier => $4::text, access_token => $5::text, sub => $6::text, clear => $7::text[])',
             ),
-            delete: fn('SELECT FN.session_delete($1)'),
+            delete: fn('SELECT FN.session_delete($1::text)'),
         };
     }
 

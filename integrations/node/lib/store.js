@@ -19,7 +19,8 @@ const { Connection, milliseconds, settle, statement } = require('./common');
 const LOADED = Symbol('pgsession.loaded');
 // On a Session that may exist in the database under its id (read from it, or saved).
 const STORED = Symbol('pgsession.stored');
-// On a Session saved in this request: {sid, key, at, done} of the last save (see #save).
+// On a Session saved in this request: {sid, key, maxAge, at, done} of the last save
+// (see #save).
 const SAVED = Symbol('pgsession.saved');
 const REPEAT_WINDOW_MS = 1000;
 
@@ -45,14 +46,14 @@ class PgSessionStore extends Store {
         this.absoluteTimeout = absolute === undefined ? null : milliseconds(absolute);
         const prepared = options.preparedStatements !== false;
         this.sql = {
-            get: statement('SELECT data FROM FN.session_get($1)', options.schema, prepared),
+            get: statement('SELECT data FROM FN.session_get($1::text)', options.schema, prepared),
             save: statement(
-                'SELECT FN.session_save(id => $1, data => $2, sub => $3, ' +
-                    'idle_timeout => $4, absolute_timeout => $5)',
+                'SELECT FN.session_save(id => $1::text, data => $2::jsonb, sub => $3::text, ' +
+                    'idle_timeout => $4::interval, absolute_timeout => $5::interval)',
                 options.schema,
                 prepared,
             ),
-            destroy: statement('SELECT FN.session_delete($1)', options.schema, prepared),
+            destroy: statement('SELECT FN.session_delete($1::text)', options.schema, prepared),
         };
     }
 
@@ -75,7 +76,7 @@ class PgSessionStore extends Store {
         if (!isObject(data) || !isObject(data.cookie)) {
             return null;
         }
-        Object.defineProperty(data, LOADED, { value: savedMaxAge(data.cookie) });
+        mark(data, LOADED, savedMaxAge(data.cookie));
         return data;
     }
 
@@ -92,11 +93,17 @@ class PgSessionStore extends Store {
         // even when the handler saved it (its change tracking does not follow
         // regenerate), so a login that saves before answering, as it should, would cost
         // two identical saves.  A save of the same Session object, same id and same
-        // content (the cookie's expiry aside) less than a second after the last one is
-        // answered by that one.
-        const key = contentKey(session, sub, maxAge);
+        // content (the cookie's expiry aside, and its maxAge as sameMaxAge compares them)
+        // less than a second after the last one is answered by that one.
+        const key = contentKey(session, sub);
         const last = session[SAVED];
-        if (last && last.sid === sid && last.key === key && Date.now() - last.at < REPEAT_WINDOW_MS) {
+        if (
+            last &&
+            last.sid === sid &&
+            last.key === key &&
+            sameMaxAge(last.maxAge, maxAge) &&
+            Date.now() - last.at < REPEAT_WINDOW_MS
+        ) {
             return last.done;
         }
         const done = this.connection
@@ -108,11 +115,12 @@ class PgSessionStore extends Store {
                 this.absoluteTimeout,
             ])
             .then(() => mark(session, LOADED, maxAge));
-        mark(session, SAVED, { sid, key, at: Date.now(), done });
+        mark(session, SAVED, { sid, key, maxAge, at: Date.now(), done });
         try {
             await done;
         } catch (err) {
-            mark(session, SAVED, undefined);
+            // A failed save answers no later one.
+            if (session[SAVED] && session[SAVED].done === done) mark(session, SAVED, undefined);
             throw err;
         }
     }
@@ -202,15 +210,18 @@ function savedMaxAge(cookie) {
     return typeof ms === 'number' && Number.isFinite(ms) ? ms : null;
 }
 
-// What a save writes, but for the cookie's expiry (express-session moves it at every
-// reset of the cookie; the database's expiry comes from the idle timeout, not from it).
-function contentKey(session, sub, maxAge) {
+// What a save writes, but for the cookie's expiry and maxAge (express-session moves both
+// at every reset of the cookie; the database's expiry comes from the idle timeout).
+function contentKey(session, sub) {
     const cookie = isObject(session.cookie) ? { ...(session.cookie.data || session.cookie) } : null;
-    if (cookie) delete cookie.expires;
+    if (cookie) {
+        delete cookie.expires;
+        delete cookie.originalMaxAge;
+    }
     const rest = JSON.stringify(session, function (key, value) {
         return this === session && key === 'cookie' ? undefined : value;
     });
-    return JSON.stringify([sub === undefined ? null : sub, maxAge, cookie]) + rest;
+    return JSON.stringify([sub === undefined ? null : sub, cookie]) + rest;
 }
 
 // Whether two maxAges are the same setting.  express-session recomputes originalMaxAge

@@ -179,6 +179,41 @@ describe('the store itself', () => {
         assert.equal(count, 1);
     });
 
+    test("touch(): nothing for a maxAge a clock tick off, a save for a changed one", async () => {
+        const sid = 'touch-drift-' + Date.now();
+        await store.set(sid, { cookie, x: 1 });
+        pool.statements.splice(0);
+        const loaded = await store.get(sid);
+        loaded.cookie.originalMaxAge -= 2; // as express-session's cookie reset can leave it
+        await store.touch(sid, loaded);
+        assert.deepEqual(pool.statements.splice(0), ['session_get']);
+        loaded.cookie.originalMaxAge = 120000;
+        await store.touch(sid, loaded);
+        assert.deepEqual(pool.statements.splice(0), ['session_save']);
+        assert.equal((await store.get(sid)).cookie.originalMaxAge, 120000);
+    });
+
+    test('a repeated identical save of one session object within a second is answered by the first', async () => {
+        const sid = 'repeat-save-' + Date.now();
+        const session = { cookie: { ...cookie }, x: 1 };
+        pool.statements.splice(0);
+        await Promise.all([store.set(sid, session), store.set(sid, session)]);
+        session.cookie.originalMaxAge -= 1;
+        session.cookie.expires = new Date(Date.now() + 59999);
+        await store.set(sid, session);
+        assert.deepEqual(pool.statements.splice(0), ['session_save'], 'same content: one save');
+        session.x = 2;
+        await store.set(sid, session);
+        await store.set('other-' + sid, session);
+        assert.deepEqual(pool.statements.splice(0), ['session_save', 'session_save'], 'changed: saved');
+        assert.equal((await store.get(sid)).x, 2);
+        pool.statements.splice(0);
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        await store.set(sid, session);
+        await store.set(sid, { ...session });
+        assert.deepEqual(pool.statements.splice(0), ['session_save', 'session_save'], 'later, or another object: saved');
+    });
+
     test('callback style, as express-session calls it', async () => {
         const sid = 'callback-style-' + Date.now();
         await new Promise((resolve, reject) =>
