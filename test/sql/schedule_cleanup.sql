@@ -50,7 +50,7 @@ RESET cron.database_name;
 -- a fake pg_cron: the owner of a database (any role that may create a schema) makes a
 -- schema cron with functions and a view named like pg_cron's, which record who calls them
 CREATE ROLE pgsession_test_owner NOLOGIN;
-GRANT CREATE ON DATABASE pgsession_test TO pgsession_test_owner;
+SELECT format('GRANT CREATE ON DATABASE %I TO pgsession_test_owner', current_database()) \gexec
 GRANT ALL ON __tcache__, __tcache___id_seq, __tresults___numb_seq TO pgsession_test_owner;
 SET ROLE pgsession_test_owner;
 CREATE SCHEMA cron;
