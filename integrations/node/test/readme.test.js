@@ -59,6 +59,9 @@ test("the README's express example, in an empty directory", async () => {
         await npm(['express', 'express-session', 'pg']);
         await npm(['--install-links', path.join(ROOT, 'integrations/node')]);
         assert.ok(!fs.lstatSync(path.join(dir, 'node_modules/pgsession')).isSymbolicLink(), 'a copy, not a link');
+        // package.json "files": the code and its declarations, not the tests.
+        const installed = path.join(dir, 'node_modules/pgsession');
+        assert.deepEqual(fs.readdirSync(installed).sort(), ['README.md', 'index.d.ts', 'index.js', 'lib', 'package.json']);
 
         const { url, child } = await startExample(dir);
         try {
