@@ -10,8 +10,24 @@
 //  * The worker, a dynamic background worker connected to one database for one run.  It
 //    removes the expired sessions in batches of pgsession.cleanup_batch_size, each batch
 //    its own transaction, reports the outcome in shared memory and exits.  Between runs
-//    no process of ours is connected to any database; a run lasts milliseconds per
-//    thousand sessions, which DROP DATABASE (it waits up to 5 seconds) simply waits for.
+//    no process of ours is connected to any database.
+//
+// DROP DATABASE.  It takes an AccessExclusiveLock on the database object, then waits up
+// to 5 s for the other backends of that database to leave (CountOtherDBBackends, which
+// signals only autovacuum workers) and fails with 55006 if one stays; ALTER DATABASE ...
+// RENAME / SET TABLESPACE do the same, CREATE DATABASE ... TEMPLATE with a ShareLock.  A
+// connecting backend takes a RowExclusiveLock on that object for its startup, which
+// conflicts with all of these (postinit.c).  So a worker tries that lock without
+// waiting before each batch (DatabaseLockFree): when another session holds or waits for
+// a conflicting lock it ends its run there, its committed batches done, and the command
+// has waited at most the rest of one batch (milliseconds).  It lets the lock go at
+// once: kept through a batch that waits for a table lock (up to lock_timeout), it would
+// hold up DROP DATABASE ... WITH (FORCE), whose SIGTERM ends such a batch at once.  A
+// check per batch is exact where a time limit per run would only guess at something
+// shorter than 5 s, and it costs one lock table round trip per batch.  The launcher
+// looks each database up again (and tries the same lock) just before it starts its
+// worker, so a database dropped since the start of the run is skipped, not connected to
+// by OID (a FATAL), and a busy one waits for the next run.
 //
 // Signals.  Both use die() for SIGTERM: it only sets flags, and CHECK_FOR_INTERRUPTS()
 // (ours between batches, the executor's inside one) turns them into a FATAL exit whose
@@ -50,6 +66,7 @@ extern "C" {
 #include "postgres.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -67,13 +84,16 @@ extern "C" {
 #include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "storage/pmsignal.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
@@ -129,7 +149,20 @@ enum class Outcome : int {
     kNoExtension,  // the database has no pgsession extension
     kNoDatabase,   // no database of that name
     kNoConnection, // the database does not allow connections
+    kBusy,         // skipped: another session had the database to itself
+    kStopped,      // stopped between two batches for such a session
 };
+
+// The commands that want a database to themselves: they hold or wait for a lock on the
+// database object that conflicts with the lock a connecting backend takes, and a run
+// stops (or is skipped) for them (see DatabaseLockFree).
+#define PGSESSION_EXCLUSIVE_COMMANDS                                                               \
+    "DROP DATABASE, ALTER DATABASE ... RENAME or SET TABLESPACE, CREATE DATABASE ... TEMPLATE"
+constexpr const char *kWantedElsewhere =
+    "another session wants the database to itself (" PGSESSION_EXCLUSIVE_COMMANDS ")";
+constexpr const char *kStoppedForAnother =
+    "another session wanted the database to itself (" PGSESSION_EXCLUSIVE_COMMANDS
+    "); the next run carries on";
 
 // What shared memory keeps about one database of pgsession.databases.
 struct DatabaseSlot {
@@ -191,9 +224,7 @@ uint64 launcher_generation = 0;
 // One database of pgsession.databases as the launcher resolved it for a run.
 struct Target {
     char *name;
-    bool exists;
-    bool allows_connections;
-    Oid oid;
+    Oid oid;          // InvalidOid when it did not exist
     int slot;         // index into slots; the lent last one when not tracked
     bool tracked;     // has a slot of its own
     Outcome previous; // not tracked: how its last run ended, as this launcher remembers
@@ -312,29 +343,57 @@ List *ListedDatabases() {
     return names;
 }
 
-// Looks every target up in pg_database, a shared catalog the launcher can read though
-// it is connected to no database.
-void ResolveTargets(Target *targets, int count) {
-    MemoryContext run_context = CurrentMemoryContext;
-    StartTransactionCommand();
-    (void)GetTransactionSnapshot();
+// What pg_database says about one database.
+struct DatabaseRow {
+    bool exists;
+    bool allows_connections;
+    Oid oid;
+};
+
+// Looks a database up by name in pg_database, a shared catalog the launcher can read
+// though it is connected to no database, with a fresh catalog snapshot.  Needs a
+// transaction.
+DatabaseRow LookUpDatabase(const char *name) {
+    DatabaseRow row = {false, false, InvalidOid};
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_database_datname, BTEqualStrategyNumber, F_NAMEEQ,
+                CStringGetDatum(name));
+    InvalidateCatalogSnapshot();
     Relation rel = table_open(DatabaseRelationId, AccessShareLock);
-    TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
-    HeapTuple tuple;
-    while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+    TableScanDesc scan = table_beginscan_catalog(rel, 1, &key);
+    HeapTuple tuple = heap_getnext(scan, ForwardScanDirection);
+    if (tuple != nullptr) {
         Form_pg_database db = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple));
-        for (int i = 0; i < count; i++) {
-            if (strcmp(NameStr(db->datname), targets[i].name) != 0)
-                continue;
-            targets[i].exists = true;
-            targets[i].allows_connections = db->datallowconn;
-            targets[i].oid = db->oid;
-        }
+        row = {true, db->datallowconn, db->oid};
     }
     table_endscan(scan);
     table_close(rel, AccessShareLock);
+    return row;
+}
+
+// Looks every target up in pg_database at the start of a run (for the slots; each is
+// looked up again just before its worker starts).
+void ResolveTargets(Target *targets, int count) {
+    MemoryContext run_context = CurrentMemoryContext;
+    StartTransactionCommand();
+    for (int i = 0; i < count; i++)
+        targets[i].oid = LookUpDatabase(targets[i].name).oid;
     CommitTransactionCommand();
     MemoryContextSwitchTo(run_context);
+}
+
+// Tries, without waiting, the lock on the database object that a connecting backend
+// takes (RowExclusiveLock, see the banner), and lets it go at once.  False when another
+// session holds or waits for a lock that conflicts with it: a DROP DATABASE, ALTER
+// DATABASE ... RENAME / SET TABLESPACE or CREATE DATABASE ... TEMPLATE of that database.
+// Needs a transaction.
+bool DatabaseLockFree(Oid database) {
+    LOCKTAG tag;
+    SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, database, 0);
+    if (LockAcquire(&tag, RowExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+        return false;
+    LockRelease(&tag, RowExclusiveLock, false);
+    return true;
 }
 
 // Gives every target a slot of shared memory: the one it had, else a free one, else
@@ -517,6 +576,66 @@ void DescribeWorker(BackgroundWorker &worker, const char *function, const char *
     strlcpy(worker.bgw_type, type, BGW_MAXLEN);
 }
 
+// Keeps the OID a target was found under (the slot is looked up by OID).
+void SetTargetOid(Target &target, Oid oid) {
+    target.oid = oid;
+    SpinLockAcquire(&shared->mutex);
+    slots[target.slot].oid = oid;
+    SpinLockRelease(&shared->mutex);
+}
+
+// What the launcher finds just before it starts a target's worker.
+enum class Recheck { kReady, kGone, kNoConnection, kBusy };
+
+// Looks a target up again just before its worker would start: the run resolved the list
+// at its start, and since then a database may have been dropped (a worker connecting to
+// its old OID dies with FATAL), created, or be wanted to itself by another session (a
+// worker would wait for that session in its connection, and stand in its way after).
+Recheck RecheckTarget(Target &target) {
+    MemoryContext run_context = CurrentMemoryContext;
+    StartTransactionCommand();
+    Recheck result = Recheck::kReady;
+    DatabaseRow row = LookUpDatabase(target.name);
+    if (!row.exists) {
+        result = Recheck::kGone;
+    } else if (!DatabaseLockFree(row.oid)) {
+        result = Recheck::kBusy;
+    } else {
+        // A drop or rename that committed between the lookup and the lock shows now.
+        // (One that starts after the lock makes the worker's connection fail: see
+        // RunWorker.)
+        AcceptInvalidationMessages();
+        DatabaseRow again = LookUpDatabase(target.name);
+        if (!again.exists || again.oid != row.oid)
+            result = Recheck::kGone;
+        else if (!again.allows_connections)
+            result = Recheck::kNoConnection;
+    }
+    CommitTransactionCommand();
+    MemoryContextSwitchTo(run_context);
+    if (row.exists && row.oid != target.oid)
+        SetTargetOid(target, row.oid);
+    return result;
+}
+
+// How the database of a worker that exited without reporting stands: gone (dropped or
+// renamed), busy (another session has it to itself: DROP DATABASE ... WITH (FORCE)
+// terminates the worker before its drop commits), or neither (kReady).  The lock check
+// comes first: a drop that has committed by then shows in the lookup.
+Recheck RecheckAfterWorker(const Target &target) {
+    MemoryContext run_context = CurrentMemoryContext;
+    StartTransactionCommand();
+    Recheck result = Recheck::kBusy;
+    if (DatabaseLockFree(target.oid)) {
+        AcceptInvalidationMessages();
+        DatabaseRow row = LookUpDatabase(target.name);
+        result = !row.exists || row.oid != target.oid ? Recheck::kGone : Recheck::kReady;
+    }
+    CommitTransactionCommand();
+    MemoryContextSwitchTo(run_context);
+    return result;
+}
+
 // Starts the worker for one database and waits until it has exited.
 void RunWorker(const Target &target) {
     WaitForPreviousWorker(target.name);
@@ -556,12 +675,28 @@ void RunWorker(const Target &target) {
     pfree(handle);
 
     // A worker that ends without reporting died (FATAL at connection, SIGTERM, ...); the
-    // server log has its reason.
-    if (StillRunning(target.slot)) {
+    // server log has its reason.  DROP DATABASE ... WITH (FORCE) terminates it, and a DROP
+    // that starts between RecheckTarget and the worker's connection makes its connection
+    // fail: that is a dropped database, not a failed run.
+    if (!StillRunning(target.slot))
+        return;
+    switch (RecheckAfterWorker(target)) {
+    case Recheck::kGone:
+        FinishRun(target.slot, Outcome::kNoDatabase, 0, 0, "it was dropped during the run");
+        ereport(LOG, (errmsg("%s: database \"%s\" was dropped during its run", kLauncherType,
+                             target.name)));
+        break;
+    case Recheck::kBusy:
+        FinishRun(target.slot, Outcome::kStopped, 0, 0, kStoppedForAnother);
+        ereport(LOG, (errmsg("%s: the worker for database \"%s\" exited during its run: %s",
+                             kLauncherType, target.name, kWantedElsewhere)));
+        break;
+    default:
         FinishRun(target.slot, Outcome::kFailed, 0, 0, "the worker exited before finishing");
         ereport(LOG, (errmsg("%s: the worker for database \"%s\" exited before finishing "
                              "its run; the next run will try again",
                              kLauncherType, target.name)));
+        break;
     }
 }
 
@@ -593,14 +728,22 @@ void RunAllDatabases() {
             break;
         if (!targets[i].tracked)
             LendSlot(targets[i]);
-        if (!targets[i].exists)
+        switch (RecheckTarget(targets[i])) {
+        case Recheck::kGone:
             LogSkipped(targets[i], Outcome::kNoDatabase, "it does not exist",
                        "Create it or remove it from pgsession.databases.");
-        else if (!targets[i].allows_connections)
+            break;
+        case Recheck::kNoConnection:
             LogSkipped(targets[i], Outcome::kNoConnection, "it does not allow connections",
                        "Remove it from pgsession.databases.");
-        else
+            break;
+        case Recheck::kBusy:
+            LogSkipped(targets[i], Outcome::kBusy, kWantedElsewhere, "The next run tries again.");
+            break;
+        case Recheck::kReady:
             RunWorker(targets[i]);
+            break;
+        }
         if (!targets[i].tracked)
             targets[i].previous = SlotOutcome(targets[i].slot);
     }
@@ -655,6 +798,7 @@ void CleanupDatabase(int slot, int batch_size) {
     volatile int64 removed = 0;
     volatile int64 batches = 0;
     volatile bool failed = false;
+    volatile bool stopped = false;
     char message[256];
     message[0] = '\0';
     instr_time started;
@@ -670,6 +814,13 @@ void CleanupDatabase(int slot, int batch_size) {
                 proc_exit(1);
             SetCurrentStatementStartTimestamp();
             StartTransactionCommand();
+            // Leave when a DROP DATABASE (or the like) waits for this database: it gives
+            // up after 5 s, and signals only autovacuum (see the banner).
+            if (!DatabaseLockFree(MyDatabaseId)) {
+                CommitTransactionCommand();
+                stopped = true;
+                break;
+            }
             PushActiveSnapshot(GetTransactionSnapshot());
             pgstat_report_activity(STATE_RUNNING, "pgsession cleanup batch");
             enable_timeout_after(STATEMENT_TIMEOUT, kWorkerStatementTimeoutMs);
@@ -713,6 +864,14 @@ void CleanupDatabase(int slot, int batch_size) {
                              kWorkerType, dbname, (long long)batches, (long long)removed, ms)));
         return;
     }
+    if (stopped) {
+        FinishRun(slot, Outcome::kStopped, removed, batches, kStoppedForAnother);
+        ereport(LOG, (errmsg("%s: stopping the run in database \"%s\" after %lld batch%s (%lld "
+                             "expired sessions removed, %.1f ms): %s",
+                             kWorkerType, dbname, (long long)batches, batches == 1 ? "" : "es",
+                             (long long)removed, ms, kWantedElsewhere)));
+        return;
+    }
     FinishRun(slot, Outcome::kOk, removed, batches, nullptr);
     ereport(removed > 0 ? LOG : DEBUG1,
             (errmsg("%s: removed %lld expired sessions from database \"%s\" in %lld batch%s "
@@ -751,9 +910,12 @@ const char *OutcomeText(const DatabaseSlot &slot) {
         return "ok";
     case Outcome::kFailed:
         return psprintf("failed: %s", slot.message);
+    case Outcome::kStopped:
+        return psprintf("stopped: %s", slot.message);
     case Outcome::kNoExtension:
     case Outcome::kNoDatabase:
     case Outcome::kNoConnection:
+    case Outcome::kBusy:
         return psprintf("skipped: %s", slot.message);
     }
     return nullptr;
@@ -1000,7 +1162,10 @@ PGSESSION_FUNCTION(pgsession_cleanup_worker_state) {
                               "database is cleaned all the same, restart the server to track it",
                               state.slot_count);
         else
-            result = "waiting for its first run";
+            // Listed, but no slot has its OID: the database was created (or renamed) after
+            // the start of the launcher's last run, which found none of that name.
+            result = "not yet run: the database is newer than the launcher's last run; the "
+                     "next run cleans it";
     }
     if (result) {
         values[kResult] = CStringGetTextDatum(result);

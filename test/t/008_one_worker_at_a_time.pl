@@ -22,11 +22,7 @@ my $node = new_worker_node('oneworker',
 $node->safe_psql('postgres', 'CREATE DATABASE appdb');
 $node->safe_psql('postgres', 'CREATE DATABASE noext');
 $node->safe_psql('appdb',    'CREATE EXTENSION pgsession');
-$node->safe_psql('postgres',
-        "INSERT INTO pgsession.sessions (id_hash, created_at, last_accessed_at, expires_at, "
-      . "idle_timeout, cleanup_after) SELECT sha256(convert_to('bulk-' || g, 'UTF8')), "
-      . "now() - interval '2 hours', now() - interval '2 hours', now() - interval '1 hour', "
-      . "interval '1 hour', now() - interval '1 hour' FROM generate_series(1, $bulk) g");
+insert_expired_sessions($node, 'postgres', $bulk);
 my $bulk_left = 'SELECT count(*) FROM pgsession.sessions';
 
 # Run every second; wait for the worker of postgres in the middle of its run.

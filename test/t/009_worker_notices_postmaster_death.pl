@@ -16,11 +16,7 @@ my $bulk     = 300000;
 # Batches of 20: the run would last many seconds.
 my $node = new_worker_node('pmdeath',
     conf => [ 'pgsession.cleanup_batch_size = 20', 'pgsession.cleanup_interval = 3600' ]);
-$node->safe_psql('postgres',
-        "INSERT INTO pgsession.sessions (id_hash, created_at, last_accessed_at, expires_at, "
-      . "idle_timeout, cleanup_after) SELECT sha256(convert_to('bulk-' || g, 'UTF8')), "
-      . "now() - interval '2 hours', now() - interval '2 hours', now() - interval '1 hour', "
-      . "interval '1 hour', now() - interval '1 hour' FROM generate_series(1, $bulk) g");
+insert_expired_sessions($node, 'postgres', $bulk);
 $node->safe_psql('postgres',
     "ALTER SYSTEM SET pgsession.cleanup_interval = 1; SELECT pg_reload_conf()");
 my $pid = '';

@@ -10,8 +10,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
 
-our @EXPORT = qw(new_worker_node create_sessions count_sessions worker_pids wait_for_value
-  log_count);
+our @EXPORT = qw(new_worker_node create_sessions insert_expired_sessions count_sessions
+  worker_pids wait_for_worker_mid_run wait_for_value log_count);
 
 # A started node whose postgresql.conf has `@conf` lines appended.  With preload => 1
 # (the default) pgsession is in shared_preload_libraries with a 1 s cleanup interval.
@@ -42,6 +42,18 @@ sub create_sessions {
           . "idle_timeout => '$idle')) FROM generate_series(1, $count) g");
 }
 
+# Inserts `count` sessions that expired an hour ago straight into the table, as its owner
+# (a backlog for the worker, fast: no session_create per row).  They look like what
+# session_create stores, with ids "bulk-<n>".
+sub insert_expired_sessions {
+    my ($node, $db, $count) = @_;
+    $node->safe_psql($db,
+            "INSERT INTO pgsession.sessions (id_hash, created_at, last_accessed_at, expires_at, "
+          . "idle_timeout, cleanup_after) SELECT sha256(convert_to('bulk-' || g, 'UTF8')), "
+          . "now() - interval '2 hours', now() - interval '2 hours', now() - interval '1 hour', "
+          . "interval '1 hour', now() - interval '1 hour' FROM generate_series(1, $count) g");
+}
+
 # Number of stored sessions (live or not) whose id starts with "<prefix>-".
 sub count_sessions {
     my ($node, $db, $prefix, $count) = @_;
@@ -57,6 +69,23 @@ sub worker_pids {
     return $node->safe_psql('postgres',
         "SELECT coalesce(string_agg(pid::text, ',' ORDER BY pid), '') FROM pg_stat_activity "
           . "WHERE backend_type = '$type'");
+}
+
+# Waits until the cleanup worker of database `db` is in the middle of its run over the
+# `bulk` expired sessions there (it has removed some); returns its PID, '' after 30 s.
+sub wait_for_worker_mid_run {
+    my ($node, $db, $bulk) = @_;
+    my $start = time;
+    while (time - $start < 30) {
+        my $pid = $node->safe_psql('postgres',
+                "SELECT pid FROM pg_stat_activity WHERE backend_type = "
+              . "'pgsession cleanup worker' AND datname = '$db'");
+        return $pid
+          if $pid ne ''
+          && $node->safe_psql($db, 'SELECT count(*) FROM pgsession.sessions') < $bulk;
+        select(undef, undef, undef, 0.02);
+    }
+    return '';
 }
 
 # Polls `query` until it returns `expected` or `timeout` seconds pass; returns the
