@@ -5,7 +5,7 @@
 
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
-const { Client, sleep, startApp } = require('./helpers');
+const { Client, sleep, sql, startApp } = require('./helpers');
 
 // maxAge 2 s: requests every 0.5 s for 5 s (more than twice the maxAge) stay logged in,
 // then 3 s of idleness log out.
@@ -46,5 +46,29 @@ test('a maxAge made longer by touch() keeps an idle session alive', async () => 
         assert.deepEqual((await browser.get('/me')).body, { user: 'ada' });
     } finally {
         await app.close();
+    }
+});
+
+test('absoluteTimeout ends a session in use; 0 gives it no absolute limit', async () => {
+    const app = await startApp({ storeOptions: { absoluteTimeout: 1500 } });
+    const unlimited = await startApp({ storeOptions: { absoluteTimeout: 0 } });
+    try {
+        const browser = new Client(app.url);
+        await browser.post('/login', { user: 'ada' });
+        assert.deepEqual((await browser.get('/me')).body, { user: 'ada' });
+        await sleep(1700);
+        assert.deepEqual((await browser.get('/me')).body, { user: null }, 'still logged in past 1.5 s');
+
+        const other = new Client(unlimited.url);
+        await other.post('/login', { user: 'bob' });
+        const [{ absolute }] = await sql(
+            `SELECT absolute_expires_at AS absolute FROM pgsession.sessions
+              WHERE id_hash = sha256(convert_to($1, 'UTF8'))`,
+            [other.sessionId()],
+        );
+        assert.equal(absolute, null);
+    } finally {
+        await app.close();
+        await unlimited.close();
     }
 });

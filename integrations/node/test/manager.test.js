@@ -106,6 +106,24 @@ describe('SessionManager edge cases', () => {
         await short.deleteSession(id);
     });
 
+    test('the absoluteTimeout option: 0 for none', async () => {
+        const unlimited = new PgSessionManager({ pool, absoluteTimeout: 0 });
+        const limited = new PgSessionManager({ pool, absoluteTimeout: 3600000 });
+        const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
+        await unlimited.createSession(a, {});
+        await limited.createSession(b, {});
+        const absolute = async (id) =>
+            (await pool.query(
+                `SELECT extract(epoch FROM absolute_expires_at - created_at) AS s FROM pgsession.sessions
+                  WHERE id_hash = sha256(convert_to($1, 'UTF8'))`,
+                [id],
+            )).rows[0].s;
+        assert.equal(await absolute(a), null);
+        assert.equal(Number(await absolute(b)), 3600);
+        await unlimited.deleteSession(a);
+        await limited.deleteSession(b);
+    });
+
     test('creating a live id again fails with 23505', async () => {
         const id = crypto.randomUUID();
         await SessionManager.createSession(id, {});
