@@ -29,7 +29,7 @@ const autocannon = require('autocannon');
 // connections: autocannon's concurrent connections; counted: requests of each kind whose
 // statements are listed.
 const MODES = {
-  quick: { users: 10_000, rounds: 3, seconds: 5, warmup: 1, connections: 10, counted: 20 },
+  quick: { users: 10_000, rounds: 5, seconds: 4, warmup: 1, connections: 10, counted: 20 },
   full: { users: 100_000, rounds: 5, seconds: 15, warmup: 3, connections: 10, counted: 100 },
 };
 const APP = path.join(__dirname, 'app.js');
@@ -70,8 +70,9 @@ async function main() {
       round[store.key] = await runRound(store, cookies[store.key], cfg, r);
       const g = round[store.key].get;
       const p = round[store.key].login;
-      log(`  ${store.label.padEnd(28)} GET /me ${fmt(g.rps)} req/s (${fmt(g.cpuUs)} us CPU),` +
-          ` POST /login ${fmt(p.rps)} req/s (${fmt(p.cpuUs)} us CPU)`);
+      const wal = (m) => (m.walBytes === null ? '' : `, ${fmt(m.walBytes)} B WAL`);
+      log(`  ${store.label.padEnd(26)} GET /me ${fmt(g.rps)} req/s (${fmt(g.cpuUs)} us CPU${wal(g)}),` +
+          ` POST /login ${fmt(p.rps)} req/s (${fmt(p.cpuUs)} us CPU${wal(p)})`);
     }
     rounds.push(round);
   }
@@ -98,6 +99,7 @@ async function main() {
   fs.writeFileSync(path.join(args.results, 'node.json'), JSON.stringify(doc, null, 2) + '\n');
   mergeLatest(path.join(args.results, 'latest.json'), doc);
   printStatements(statements, active);
+  if (walClient) await walClient.end();
   const errors = rounds.flatMap((round) => Object.values(round))
     .reduce((n, s) => n + s.get.errors + s.login.errors, 0);
   if (errors) {
@@ -111,8 +113,9 @@ async function main() {
 // The stores compared, each with what its app process needs and which server it uses.
 function storeList() {
   const env = process.env;
-  const pg = { name: 'database', ticks: () => treeTicks(Number(env.BENCH_PG_PID)) };
-  const redisServer = (pid) => ({ name: 'redis', ticks: () => procTicks(Number(pid)) });
+  const pg = { name: 'database', ticks: () => treeTicks(Number(env.BENCH_PG_PID)), wal: walPosition };
+  const redisServer = (pid) => ({ name: 'redis', ticks: () => procTicks(Number(pid)),
+                                  wal: async () => null });
   const stores = [
     { key: 'pgsession', label: 'pgsession', env: { BENCH_STORE: 'pgsession' }, server: pg },
     { key: 'cps', label: 'connect-pg-simple', env: { BENCH_STORE: 'connect-pg-simple' }, server: pg },
@@ -262,11 +265,13 @@ async function runRound(store, cookies, cfg, round) {
 // Runs `run` (an autocannon run) and returns requests per second and the CPU per
 // completed request of the app process and of its store's server.
 async function measure(app, store, run) {
+  const wal0 = await store.server.wal();
   const app0 = procTicks(app.pid);
   const server0 = store.server.ticks();
   const result = await run();
   const appTicks = procTicks(app.pid) - app0;
   const serverTicks = store.server.ticks() - server0;
+  const wal1 = await store.server.wal();
   const done = result['2xx'];
   const perRequest = (ticks) => (done ? (1e6 * ticks) / CLK_TCK / done : null);
   return {
@@ -277,7 +282,22 @@ async function measure(app, store, run) {
     appUs: perRequest(appTicks),
     serverUs: perRequest(serverTicks),
     cpuUs: perRequest(appTicks + serverTicks),
+    walBytes: wal0 === null || !done ? null : (wal1 - wal0) / done,
   };
+}
+
+// The database's WAL insert position in bytes (WAL per request tells how many requests
+// wrote), over one connection of the driver's own.
+let walClient;
+async function walPosition() {
+  if (!walClient) {
+    const pg = require('pg');
+    walClient = new pg.Client();
+    await walClient.connect();
+  }
+  const { rows } = await walClient.query(
+    "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::float8 AS bytes");
+  return rows[0].bytes;
 }
 
 function cannon(opts) {
@@ -474,13 +494,15 @@ function makeFigures(rounds, skipped, cfg) {
     const side = (key, field) => rounds.map((r) => r[key][c.kind][field]);
     const ratios = (field) => median(side('pgsession', field).map((v, i) => v / side(c.baseline, field)[i]));
     const [rps, rpsSpread] = ratios('rps');
+    const us = (key, field) => fmt(median(side(key, field))[0]);
+    const wal = c.baseline === 'cps' ? `; WAL per request ${us('pgsession', 'walBytes')} / ` +
+      `${us('cps', 'walBytes')} bytes` : '';
     figures.push(figure('', {
       value: median(side('pgsession', 'rps'))[0], baseline: median(side(c.baseline, 'rps'))[0],
       ratio: rps, spread: rpsSpread, target: c.target, unit: 'req/s',
-      notes: `${cfg.connections} connections, pool of 10; the app and autocannon share the machine`,
+      notes: `${cfg.connections} connections, pool of 10${wal}`,
     }));
     const [cpu, cpuSpread] = ratios('cpuUs');
-    const us = (key, field) => fmt(median(side(key, field))[0]);
     figures.push(figure(' server CPU per request', {
       value: median(side('pgsession', 'cpuUs'))[0], baseline: median(side(c.baseline, 'cpuUs'))[0],
       ratio: cpu, spread: cpuSpread, better: 'lower', unit: 'us',
@@ -499,7 +521,7 @@ function medians(rounds, active) {
     out[s.key] = {};
     for (const kind of ['get', 'login']) {
       out[s.key][kind] = {};
-      for (const field of ['rps', 'appUs', 'serverUs', 'cpuUs', 'latencyP99Ms']) {
+      for (const field of ['rps', 'appUs', 'serverUs', 'cpuUs', 'walBytes', 'latencyP99Ms']) {
         out[s.key][kind][field] = median(rounds.map((r) => r[s.key][kind][field]))[0];
       }
     }
