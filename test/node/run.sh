@@ -85,17 +85,20 @@ fi
 export PGSESSION_TEST_PG_CTL=$pg_ctl
 
 log "node --test (integrations/node/test)"
-TAP="$CLUSTER_DIR/node.tap"
-# One file at a time: some stop and restart the cluster the others use.
-(cd integrations/node && node --test --test-concurrency=1 \
-    --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$TAP" test/*.test.js)
-rc=$?
-# The TAP stream ends with "# pass N" and "# fail N" over every test.
-passed=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$TAP" | tail -n 1)
-failed=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$TAP" | tail -n 1)
-passed=${passed:-0}
-failed=${failed:-0}
-if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
-PASSED=$((PASSED + passed))
-FAILED=$((FAILED + failed))
+# One file at a time, each under its own node --test (some stop and restart the cluster
+# the others use; --test-concurrency is not in every Node.js the package supports).  Each
+# TAP stream ends with "# pass N" and "# fail N".
+for file in integrations/node/test/*.test.js; do
+    name=$(basename "$file" .test.js)
+    tap="$CLUSTER_DIR/$name.tap"
+    (cd integrations/node && node --test --test-reporter=spec --test-reporter-destination=stdout \
+        --test-reporter=tap --test-reporter-destination="$tap" "test/$name.test.js")
+    rc=$?
+    passed=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$tap" | tail -n 1)
+    failed=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$tap" | tail -n 1)
+    passed=${passed:-0}
+    failed=${failed:-0}
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    PASSED=$((PASSED + passed))
+    FAILED=$((FAILED + failed))
+done
