@@ -282,6 +282,26 @@ describe('schema option', () => {
         }
     });
 
+    test('preparedStatements: false sends unnamed statements (for PgBouncer in transaction mode)', async () => {
+        const pool = countingPool();
+        const names = [];
+        const query = pool.query;
+        pool.query = (config, ...rest) => {
+            names.push(config.name);
+            return query(config, ...rest);
+        };
+        const app = await startApp({ pool, storeOptions: { preparedStatements: false } });
+        try {
+            const browser = new Client(app.url);
+            assert.equal((await browser.post('/login', { user: 'ada' })).body.user, 'ada');
+            assert.equal((await browser.get('/me')).body.user, 'ada');
+            assert.deepEqual(names, [undefined, undefined]);
+            assert.deepEqual(app.errors, []);
+        } finally {
+            await app.close();
+        }
+    });
+
     test('a store with conString makes its own pool and ends it on close()', async () => {
         const store = new PgSessionStore({
             conString: env('PGSESSION_TEST_SCHEMA_DATABASE_URL'),
