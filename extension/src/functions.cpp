@@ -25,23 +25,10 @@ extern "C" {
 namespace pgsession {
 namespace {
 
-// Longest value each field accepts, in characters (bytes for data), by Field.  Generous
-// for what OIDC puts there (RFC 7636 caps a code_verifier at 128 characters; a JWT
-// access token is a few kilobytes), small enough that a runaway value is caught.
-constexpr int kFieldLimits[kFieldCount] = {
-    255,         // nonce
-    2048,        // state
-    16384,       // access_token
-    255,         // code_verifier
-    255,         // sub
-    1024 * 1024, // data (jsonb, bytes)
-};
-
-// Argument positions of the fields, by Field: in session_create and session_update
-// (id first, then nonce, state, code_verifier, access_token, sub, data), and in
-// session_save (id, data, sub, idle_timeout, absolute_timeout, then the OIDC fields).
-constexpr int kFieldArg[kFieldCount] = {1, 2, 4, 3, 5, 6};
-constexpr int kSaveFieldArg[kFieldCount] = {5, 6, 8, 7, 2, 1};
+// The hint for a name in session_update's `clear` that is not a field.
+constexpr const char kClearHint[] =
+    "clear takes field names among nonce, state, access_token, code_verifier, sub and data.";
+static_assert(NamesFieldsInOrder(kClearHint), "the hint names every field, in order");
 
 TimestampTz Now() {
     return GetCurrentStatementStartTimestamp();
@@ -282,8 +269,7 @@ PGSESSION_FUNCTION(pgsession_update) {
             if (f == kFieldCount)
                 throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "cannot clear unknown field \"%s\"",
                             name)
-                    .Hint("clear takes field names among nonce, state, access_token, "
-                          "code_verifier, sub and data.");
+                    .Hint(kClearHint);
             if (fields.given[f] && !fields.isnull[f])
                 throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
                             "field \"%s\" is both given a value and cleared", name);

@@ -39,9 +39,6 @@ extern "C" {
 
 namespace pgsession {
 
-const char *const kFieldNames[kFieldCount] = {"nonce",         "state", "access_token",
-                                              "code_verifier", "sub",   "data"};
-
 namespace {
 
 // Most attributes a result row may have (the arrays that hold one are this long).
@@ -55,15 +52,71 @@ struct Statement {
     SPIPlanPtr plan;
 };
 
-#define INSERT_SESSION                                                                             \
-    "INSERT INTO pgsession.sessions AS s (id_hash, nonce, state, access_token, code_verifier, "    \
-    "sub, data, created_at, last_accessed_at, expires_at, idle_timeout, absolute_expires_at, "     \
-    "cleanup_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $9) "
-#define INSERT_ARGTYPES                                                                            \
-    {                                                                                              \
-        BYTEAOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,           \
-            TIMESTAMPTZOID, INTERVALOID, TIMESTAMPTZOID                                            \
+// Compile-time checks of statements' text against the field list (fields.hpp).
+
+// The OID of a field's SQL type as fields.hpp spells it (InvalidOid for another name).
+constexpr bool SameText(const char *a, const char *b) {
+    while (*a != '\0' && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+constexpr Oid FieldTypeOid(const char *type) {
+    return SameText(type, "text") ? TEXTOID : SameText(type, "jsonb") ? JSONBOID : InvalidOid;
+}
+#define FIELD_TYPE_OID(field, name, type, limit, arg, save_arg) FieldTypeOid(type),
+constexpr Oid kFieldTypeOids[kFieldCount] = {PGSESSION_FIELDS(FIELD_TYPE_OID)};
+constexpr bool EveryFieldTypeKnown() {
+    for (Oid type : kFieldTypeOids)
+        if (type == InvalidOid)
+            return false;
+    return true;
+}
+static_assert(EveryFieldTypeKnown(), "every field's SQL type has its OID here");
+
+// Where `text` starts with `prefix`, what follows it; otherwise nullptr.
+constexpr const char *After(const char *text, const char *prefix) {
+    for (; *prefix != '\0'; text++, prefix++)
+        if (*text != *prefix)
+            return nullptr;
+    return text;
+}
+// Where `text` starts with the parameter $`number`, what follows it; otherwise nullptr.
+constexpr const char *AfterParameter(const char *text, int number) {
+    if (*text++ != '$')
+        return nullptr;
+    int read = 0;
+    for (; *text >= '0' && *text <= '9'; text++)
+        read = read * 10 + (*text - '0');
+    return read == number ? text : nullptr;
+}
+// Whether `sql` assigns field `f` "name = CASE WHEN $given THEN $given+1 ELSE name END".
+constexpr bool AssignsIfGiven(const char *sql, int f, int given) {
+    for (; *sql != '\0'; sql++) {
+        const char *p = After(sql, kFieldNames[f]);
+        p = p ? After(p, " = CASE WHEN ") : nullptr;
+        p = p ? AfterParameter(p, given) : nullptr;
+        p = p ? After(p, " THEN ") : nullptr;
+        p = p ? AfterParameter(p, given + 1) : nullptr;
+        p = p ? After(p, " ELSE ") : nullptr;
+        p = p ? After(p, kFieldNames[f]) : nullptr;
+        if (p && After(p, " END"))
+            return true;
     }
+    return false;
+}
+
+// The parameters of a new session: $1 the key, the fields from $2 in the list's order,
+// then now, the expiry, the idle timeout and the absolute expiry.
+#define INSERT_SESSION                                                                             \
+    "INSERT INTO pgsession.sessions AS s (id_hash, " PGSESSION_FIELD_COLUMNS                       \
+    "created_at, last_accessed_at, expires_at, idle_timeout, absolute_expires_at, "                \
+    "cleanup_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $9) "
+#define INSERT_ARGTYPES_                                                                           \
+    BYTEAOID, PGSESSION_FIELDS(FIELD_TYPE_OID) TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID,        \
+        TIMESTAMPTZOID
+#define INSERT_ARGTYPES                                                                            \
+    { INSERT_ARGTYPES_ }
+static_assert(kFieldCount == 6, "INSERT_SESSION binds the fields as $2 to $7");
 
 // A generated token is 256 random bits: it cannot meet an existing key, so its insert
 // needs no ON CONFLICT clause and the speculative insertion that comes with it.
@@ -103,18 +156,13 @@ Statement exists_stmt = {
 // (bench/README.md, figure 9).  All four take the same 14 parameters.
 #define SAVE_SET(IDLE_SET, IDLE, ABSOLUTE_SET, ABSOLUTE)                                           \
     INSERT_SESSION                                                                                 \
-    "ON CONFLICT (id_hash) DO UPDATE SET nonce = EXCLUDED.nonce, state = EXCLUDED.state, "         \
-    "access_token = EXCLUDED.access_token, code_verifier = EXCLUDED.code_verifier, "               \
-    "sub = EXCLUDED.sub, data = EXCLUDED.data, "                                                   \
+    "ON CONFLICT (id_hash) DO UPDATE SET " PGSESSION_FIELDS_FROM_EXCLUDED                          \
     "last_accessed_at = GREATEST(s.last_accessed_at, $8), " IDLE_SET ABSOLUTE_SET                  \
     "expires_at = LEAST($8 + " IDLE ", " ABSOLUTE "), "                                            \
     "cleanup_after = LEAST(s.cleanup_after, $8 + " IDLE ", " ABSOLUTE ") "                         \
     "WHERE s.expires_at > $8 RETURNING expires_at"
 #define SAVE_ARGTYPES                                                                              \
-    {                                                                                              \
-        BYTEAOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,           \
-            TIMESTAMPTZOID, INTERVALOID, TIMESTAMPTZOID, BOOLOID, BOOLOID, INTERVALOID             \
-    }
+    { INSERT_ARGTYPES_, BOOLOID, BOOLOID, INTERVALOID }
 #define SAVE_IDLE_GIVEN "idle_timeout = $10, ", "$10"
 #define SAVE_IDLE_KEPT "", "s.idle_timeout"
 #define SAVE_ABSOLUTE_GIVEN "absolute_expires_at = s.created_at + $14, ", "(s.created_at + $14)"
@@ -157,25 +205,33 @@ Statement touch_stmt = {
 #define UPDATE_IDLE "(CASE WHEN $15 THEN $16 ELSE idle_timeout END)"
 #define UPDATE_ABSOLUTE "(CASE WHEN $17 THEN created_at + $18 ELSE absolute_expires_at END)"
 #define UPDATE_EXPIRES "LEAST($2 + " UPDATE_IDLE ", " UPDATE_ABSOLUTE ")"
-Statement update_stmt = {
-    "UPDATE pgsession.sessions SET "
-    "nonce = CASE WHEN $3 THEN $4 ELSE nonce END, "
-    "state = CASE WHEN $5 THEN $6 ELSE state END, "
-    "access_token = CASE WHEN $7 THEN $8 ELSE access_token END, "
-    "code_verifier = CASE WHEN $9 THEN $10 ELSE code_verifier END, "
-    "sub = CASE WHEN $11 THEN $12 ELSE sub END, "
-    "data = CASE WHEN $13 THEN $14 ELSE data END, "
-    "idle_timeout = " UPDATE_IDLE ", absolute_expires_at = " UPDATE_ABSOLUTE ", "
-    "last_accessed_at = GREATEST(last_accessed_at, $2), "
-    "expires_at = CASE WHEN " UPDATE_TIMEOUTS " THEN " UPDATE_EXPIRES " "
-    "ELSE GREATEST(expires_at, LEAST($2 + idle_timeout, absolute_expires_at)) END, "
-    "cleanup_after = CASE WHEN " UPDATE_TIMEOUTS " THEN LEAST(cleanup_after, " UPDATE_EXPIRES ") "
-    "ELSE cleanup_after END "
-    "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1",
-    18,
-    {BYTEAOID, TIMESTAMPTZOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID,
-     TEXTOID, BOOLOID, TEXTOID, BOOLOID, JSONBOID, BOOLOID, INTERVALOID, BOOLOID, INTERVALOID},
-    nullptr};
+#define UPDATE_SESSION                                                                             \
+    "UPDATE pgsession.sessions SET "                                                               \
+    "nonce = CASE WHEN $3 THEN $4 ELSE nonce END, "                                                \
+    "state = CASE WHEN $5 THEN $6 ELSE state END, "                                                \
+    "access_token = CASE WHEN $7 THEN $8 ELSE access_token END, "                                  \
+    "code_verifier = CASE WHEN $9 THEN $10 ELSE code_verifier END, "                               \
+    "sub = CASE WHEN $11 THEN $12 ELSE sub END, "                                                  \
+    "data = CASE WHEN $13 THEN $14 ELSE data END, "                                                \
+    "idle_timeout = " UPDATE_IDLE ", absolute_expires_at = " UPDATE_ABSOLUTE ", "                  \
+    "last_accessed_at = GREATEST(last_accessed_at, $2), "                                          \
+    "expires_at = CASE WHEN " UPDATE_TIMEOUTS " THEN " UPDATE_EXPIRES " "                          \
+    "ELSE GREATEST(expires_at, LEAST($2 + idle_timeout, absolute_expires_at)) END, "               \
+    "cleanup_after = CASE WHEN " UPDATE_TIMEOUTS " THEN LEAST(cleanup_after, " UPDATE_EXPIRES ") " \
+    "ELSE cleanup_after END "                                                                      \
+    "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1"
+// Field f's pair is $(3 + 2f) and $(4 + 2f), as UpdateSession binds them.
+#define FIELD_GIVEN_AND_TYPE(field, name, type, limit, arg, save_arg) BOOLOID, FieldTypeOid(type),
+#define FIELD_ASSIGNED_IF_GIVEN(field, name, type, limit, arg, save_arg)                           \
+    static_assert(AssignsIfGiven(UPDATE_SESSION, field, 3 + 2 * field),                            \
+                  "update_stmt assigns " name " from its pair of parameters");
+PGSESSION_FIELDS(FIELD_ASSIGNED_IF_GIVEN)
+static_assert(kFieldCount == 6, "the timeouts' parameters follow the fields' pairs: $15 to $18");
+Statement update_stmt = {UPDATE_SESSION,
+                         18,
+                         {BYTEAOID, TIMESTAMPTZOID, PGSESSION_FIELDS(FIELD_GIVEN_AND_TYPE) BOOLOID,
+                          INTERVALOID, BOOLOID, INTERVALOID},
+                         nullptr};
 
 Statement delete_stmt = {
     "DELETE FROM pgsession.sessions WHERE id_hash = $1 RETURNING expires_at > $2",

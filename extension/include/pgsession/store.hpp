@@ -7,6 +7,7 @@
 // only trivially destructible objects.
 #pragma once
 
+#include "pgsession/fields.hpp"
 #include "pgsession/token.hpp"
 
 extern "C" {
@@ -17,12 +18,6 @@ extern "C" {
 }
 
 namespace pgsession {
-
-// The session fields an application writes, in the order of the table's columns.
-enum Field { kNonce, kState, kAccessToken, kCodeVerifier, kSub, kData, kFieldCount };
-
-// SQL names of the fields, indexed by Field.
-extern const char *const kFieldNames[kFieldCount];
 
 // Values for the fields of one create or update.  For an update, `given[f]` says the
 // field changes (to `value[f]`, or to NULL when `isnull[f]`).
