@@ -1,17 +1,24 @@
 // pgsession::client: the SQL API's calls, their parameters and their results.
 #include <pgsession/client.hpp>
 
+#include "cells.hpp"
 #include "connection.hpp"
+#include "standbys.hpp"
 
-#include <charconv>
+#include <algorithm>
 #include <utility>
 
 namespace pgsession {
 namespace {
 
+using detail::bool_cell;
+using detail::integer_cell;
 using detail::params;
 using detail::result;
+using detail::session_of;
 using detail::statement;
+using detail::text_cell;
+using detail::time_cell;
 
 // The name update_options::clear passes to session_update for a field.
 const char *field_name(field which) {
@@ -39,59 +46,6 @@ std::optional<std::int64_t> micros(const std::optional<std::chrono::microseconds
     return span->count();
 }
 
-// A text cell, empty when NULL.
-std::optional<std::string> text_cell(const PGresult *res, int row, int column) {
-    if (PQgetisnull(res, row, column))
-        return std::nullopt;
-    return std::string(PQgetvalue(res, row, column),
-                       static_cast<std::size_t>(PQgetlength(res, row, column)));
-}
-
-// An int8 cell, empty when NULL.
-std::optional<std::int64_t> integer_cell(const PGresult *res, int row, int column) {
-    if (PQgetisnull(res, row, column))
-        return std::nullopt;
-    const char *begin = PQgetvalue(res, row, column);
-    const char *end = begin + PQgetlength(res, row, column);
-    std::int64_t value = 0;
-    auto [stop, code] = std::from_chars(begin, end, value);
-    if (code != std::errc{} || stop != end)
-        throw error("XX000", "unexpected integer from the server: " + std::string(begin, end));
-    return value;
-}
-
-// A boolean cell ("t" or "f").
-bool bool_cell(const PGresult *res, int row, int column) {
-    return !PQgetisnull(res, row, column) && PQgetvalue(res, row, column)[0] == 't';
-}
-
-// A timestamp cell (microseconds since the Unix epoch), empty when NULL.
-std::optional<time_point> time_cell(const PGresult *res, int row, int column) {
-    std::optional<std::int64_t> us = integer_cell(res, row, column);
-    if (!us)
-        return std::nullopt;
-    return time_point(
-        std::chrono::duration_cast<time_point::duration>(std::chrono::microseconds(*us)));
-}
-
-// The session in a session_get result, empty when there is no row.
-std::optional<session> session_of(const PGresult *res) {
-    if (PQntuples(res) == 0)
-        return std::nullopt;
-    session s;
-    s.nonce = text_cell(res, 0, 0);
-    s.state = text_cell(res, 0, 1);
-    s.access_token = text_cell(res, 0, 2);
-    s.code_verifier = text_cell(res, 0, 3);
-    s.sub = text_cell(res, 0, 4);
-    s.data = text_cell(res, 0, 5);
-    s.created_at = time_cell(res, 0, 6).value_or(time_point{});
-    s.expires_at = time_cell(res, 0, 7).value_or(time_point{});
-    s.last_accessed_at = time_cell(res, 0, 8).value_or(time_point{});
-    s.absolute_expires_at = time_cell(res, 0, 9);
-    return s;
-}
-
 // Parameters naming one session.
 params token_params(std::string_view token) {
     params values;
@@ -108,12 +62,113 @@ std::vector<params> token_batch(const std::vector<std::string> &tokens) {
     return batch;
 }
 
+// Connects a standby that has no connection; false, and the standby is left alone for
+// a while (standby::failed), when that fails.
+bool connect_standby(detail::standby &standby, const client_options &options) {
+    if (standby.conn)
+        return true;
+    try {
+        standby.conn = std::make_unique<detail::connection>(
+            standby.conninfo, options.schema, options.connect_timeout, options.call_timeout,
+            options.prepared_statements);
+        return true;
+    } catch (const error &) {
+        standby.failed();
+        return false;
+    }
+}
+
+// Whether some standby can be connected to.
+bool any_standby_answers(detail::standby_set &set, const client_options &options) {
+    return std::any_of(set.standbys.begin(), set.standbys.end(),
+                       [&](detail::standby &standby) { return connect_standby(standby, options); });
+}
+
+// What a routed read knows of one token.
+struct routed_answer {
+    // The standby's answer (then the primary's, when it was asked).
+    detail::standby_answer answer;
+    // The error to report, when the statement failed.
+    std::exception_ptr failure;
+    // Whether the primary must answer: a miss, an access due, a recovery conflict.
+    bool ask_primary = true;
+};
+
+// Whether a standby's error is one the primary would not raise: a query cancelled by a
+// conflict with recovery (SQLSTATE class 40 on a standby).
+bool recovery_conflict(const std::exception_ptr &failure) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const error &e) {
+        return e.sqlstate().compare(0, 2, "40") == 0;
+    } catch (...) {
+        return false;
+    }
+}
+
+// Reads the batch on a standby.  Empty when the standby cannot serve it: it is down
+// (left alone for a while), beyond the lag bound (left alone too), or its lag is not
+// known yet (tried again on the next read).  Throws timeout_error when the deadline
+// passes.
+std::optional<std::vector<routed_answer>>
+read_standby(detail::standby &standby, detail::standby_set &set, const client_options &options,
+             const std::vector<params> &batch, detail::steady_time deadline) {
+    if (!connect_standby(standby, options))
+        return std::nullopt;
+    std::vector<detail::connection::outcome> done;
+    try {
+        done = standby.conn->run_batch(statement::standby_get, batch, deadline);
+    } catch (const connection_error &e) {
+        standby.failed();
+        if (dynamic_cast<const timeout_error *>(&e))
+            throw;
+        return std::nullopt;
+    }
+    standby.failures = 0;
+    const auto now = detail::steady_clock::now();
+    std::vector<routed_answer> answers(done.size());
+    for (std::size_t i = 0; i < done.size(); i++) {
+        routed_answer &answer = answers[i];
+        if (done[i].failure) {
+            answer.failure = done[i].failure;
+            answer.ask_primary = recovery_conflict(done[i].failure);
+            continue;
+        }
+        answer.answer = detail::standby_answer_of(done[i].rows.get());
+        if (!answer.answer.found)
+            continue; // a miss: the primary may have it already
+        switch (detail::judge(answer.answer, set.samples, now, options.max_standby_lag)) {
+        case detail::lag_verdict::within:
+            break;
+        case detail::lag_verdict::beyond:
+            standby.skip_until = now + detail::standby_retry;
+            return std::nullopt;
+        case detail::lag_verdict::unknown:
+            return std::nullopt;
+        }
+        answer.ask_primary = answer.answer.due;
+    }
+    return answers;
+}
+
 } // namespace
 
 client::client(std::string conninfo) : client(client_options{std::move(conninfo)}) {}
 
 client::client(client_options options) : options_(std::move(options)) {
-    connection();
+    if (options_.standbys.empty()) {
+        connection();
+        return;
+    }
+    standbys_ = std::make_unique<detail::standby_set>(options_);
+    try {
+        connection();
+    } catch (const connection_error &) {
+        // The primary is down: the client can still read, if a standby answers.
+        if (!any_standby_answers(*standbys_, options_))
+            throw;
+        standbys_->primary_skip_until = detail::steady_clock::now() + detail::primary_retry;
+    }
 }
 
 client::~client() = default;
@@ -124,22 +179,36 @@ bool client::connected() const noexcept {
     return connection_ != nullptr;
 }
 
-detail::connection &client::connection() {
+detail::connection &client::connection(std::chrono::milliseconds connect_timeout) {
     if (!connection_)
-        connection_ = std::make_unique<detail::connection>(
-            options_.conninfo, options_.schema, options_.connect_timeout, options_.call_timeout,
-            options_.prepared_statements);
+        connection_ = std::make_unique<detail::connection>(options_.conninfo, options_.schema,
+                                                           connect_timeout, options_.call_timeout,
+                                                           options_.prepared_statements);
     return *connection_;
 }
 
-// Runs a call on the connection (connecting first when there is none).  Whatever the
-// call throws, a connection left broken or in the middle of a call is dropped, so the
-// next call starts over on a new one.
+detail::connection &client::connection() {
+    return connection(options_.connect_timeout);
+}
+
+// Runs a call on the primary's connection (connecting first when there is none).
 template <class Call> auto client::guarded(Call &&call) {
-    detail::connection &conn = connection();
-    const auto deadline = detail::steady_clock::now() + options_.call_timeout;
+    return guarded(options_.connect_timeout, detail::steady_clock::now() + options_.call_timeout,
+                   call);
+}
+
+// Runs a call on the primary's connection by a deadline.  Whatever the call throws, a
+// connection left broken or in the middle of a call is dropped, so the next call starts
+// over on a new one.  A call that gets through shows the primary up again for reads.
+template <class Call>
+auto client::guarded(std::chrono::milliseconds connect_timeout, detail::steady_time deadline,
+                     Call &&call) {
+    detail::connection &conn = connection(connect_timeout);
     try {
-        return call(conn, deadline);
+        auto answer = call(conn, deadline);
+        if (standbys_)
+            standbys_->primary_skip_until = {};
+        return answer;
     } catch (...) {
         if (!conn.usable())
             connection_.reset();
@@ -183,6 +252,8 @@ time_point client::save(std::string_view id, const save_options &options) {
 
 std::optional<session> client::get(std::string_view token) {
     params values = token_params(token);
+    if (standbys_)
+        return std::move(routed_get({values}).front());
     return guarded([&](detail::connection &conn, auto deadline) {
         return session_of(conn.run(statement::get, values, deadline).get());
     });
@@ -287,6 +358,8 @@ std::vector<std::optional<session>> client::get_many(const std::vector<std::stri
     std::vector<params> batch = token_batch(tokens);
     if (batch.empty())
         return {};
+    if (standbys_)
+        return routed_get(batch);
     return guarded([&](detail::connection &conn, auto deadline) {
         std::vector<std::optional<session>> sessions;
         sessions.reserve(batch.size());
@@ -306,6 +379,87 @@ std::int64_t client::remove_many(const std::vector<std::string> &tokens) {
             removed += bool_cell(res.get(), 0, 0) ? 1 : 0;
         return removed;
     });
+}
+
+// The read path with standbys (see client_options::standbys): the first standby that
+// is up and within the bound answers, then the primary answers, in one batch, the
+// tokens the standby did not settle.
+std::vector<std::optional<session>> client::routed_get(const std::vector<params> &batch) {
+    detail::standby_set &set = *standbys_;
+    const auto deadline = detail::steady_clock::now() + options_.call_timeout;
+    sample_primary();
+    std::optional<std::vector<routed_answer>> answers;
+    for (detail::standby &standby : set.standbys) {
+        if (detail::steady_clock::now() < standby.skip_until)
+            continue;
+        answers = read_standby(standby, set, options_, batch, deadline);
+        if (answers)
+            break;
+    }
+    const bool served = answers.has_value();
+    if (!served)
+        answers.emplace(batch.size());
+
+    std::vector<std::size_t> asked;
+    std::vector<params> again;
+    for (std::size_t i = 0; i < batch.size(); i++) {
+        if ((*answers)[i].ask_primary) {
+            asked.push_back(i);
+            again.push_back(batch[i]);
+        }
+    }
+    if (!asked.empty() && (!served || detail::steady_clock::now() >= set.primary_skip_until)) {
+        try {
+            std::vector<detail::connection::outcome> done =
+                guarded(options_.connect_timeout, deadline, [&](detail::connection &conn, auto by) {
+                    return conn.run_batch(statement::get, again, by);
+                });
+            for (std::size_t k = 0; k < asked.size(); k++) {
+                routed_answer &answer = (*answers)[asked[k]];
+                answer.failure = done[k].failure;
+                if (!done[k].failure)
+                    answer.answer.found = session_of(done[k].rows.get());
+            }
+        } catch (const connection_error &) {
+            if (!served)
+                throw;
+            // The primary is down: the standby's answers stand (a miss is unknown, an
+            // access due goes unrecorded), and reads leave the primary alone a while.
+            set.primary_skip_until = detail::steady_clock::now() + detail::primary_retry;
+        }
+    }
+
+    std::vector<std::optional<session>> sessions;
+    sessions.reserve(batch.size());
+    for (routed_answer &answer : *answers) {
+        if (answer.failure)
+            std::rethrow_exception(answer.failure);
+        sessions.push_back(std::move(answer.answer.found));
+    }
+    return sessions;
+}
+
+// Samples the primary's WAL position when the newest sample is older than a quarter of
+// the lag bound (see standbys.hpp).  Never throws: a primary that does not answer within
+// the bound is left alone by reads for a while.
+void client::sample_primary() {
+    detail::standby_set &set = *standbys_;
+    const auto asked = detail::steady_clock::now();
+    if (!set.samples.stale(asked, options_.max_standby_lag / 4) || asked < set.primary_skip_until)
+        return;
+    // A primary slower than the bound to answer could not vouch for a standby anyway.
+    const std::chrono::milliseconds limit =
+        std::min(options_.connect_timeout, options_.max_standby_lag);
+    try {
+        std::optional<std::int64_t> position = guarded(
+            limit, asked + options_.max_standby_lag, [&](detail::connection &conn, auto by) {
+                return integer_cell(conn.run(statement::wal_position, params{}, by).get(), 0, 0);
+            });
+        if (position)
+            set.samples.add(asked, *position);
+    } catch (const error &) {
+        set.primary_skip_until = detail::steady_clock::now() + detail::primary_retry;
+    }
 }
 
 } // namespace pgsession

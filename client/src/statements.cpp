@@ -70,12 +70,20 @@ const char *statement_name(statement which) noexcept {
         return "pgsession_delete_by_sub";
     case statement::cleanup:
         return "pgsession_cleanup";
+    case statement::standby_get:
+        return "pgsession_standby_get";
+    case statement::wal_position:
+        return "pgsession_wal_position";
     }
     return "";
 }
 
 std::string statement_sql(statement which, const std::string &quoted_schema) {
     const std::string &s = quoted_schema;
+    const std::string session_columns =
+        "nonce, state, access_token, code_verifier, sub, data::text, " +
+        epoch_micros("created_at") + ", " + epoch_micros("expires_at") + ", " +
+        epoch_micros("last_accessed_at") + ", " + epoch_micros("absolute_expires_at");
     switch (which) {
     case statement::create:
         // Timeouts travel as microseconds; NULL stays NULL and takes the setting.
@@ -87,10 +95,26 @@ std::string statement_sql(statement which, const std::string &quoted_schema) {
                ".session_save($1, $2::jsonb, $3, $4::int8 * interval '1 microsecond',"
                " $5::int8 * interval '1 microsecond', $6, $7, $8, $9) AS expires_at";
     case statement::get:
-        return "SELECT nonce, state, access_token, code_verifier, sub, data::text, " +
-               epoch_micros("created_at") + ", " + epoch_micros("expires_at") + ", " +
-               epoch_micros("last_accessed_at") + ", " + epoch_micros("absolute_expires_at") +
-               " FROM " + s + ".session_get($1)";
+        return "SELECT " + session_columns + " FROM " + s + ".session_get($1)";
+    case statement::standby_get:
+        // Due: the server's rule (an access is recorded when the last one is at least
+        // min(pgsession.touch_interval, idle_timeout / 2) old), with the standby's
+        // setting and clock, and expires_at - last_accessed_at for the idle timeout: equal
+        // to it unless the absolute limit caps the expiry, and then smaller, so the test
+        // errs towards due (a needless trip to the primary, which then records nothing).
+        // An unknown setting counts as 0: always due.  The replay position is a byte
+        // count; the lag is 0 while everything received is replayed, otherwise the age of
+        // the last transaction replayed.
+        return "SELECT " + session_columns +
+               ", statement_timestamp() - last_accessed_at >= least(coalesce(nullif("
+               "current_setting('pgsession.touch_interval', true), ''), '0')::interval,"
+               " (expires_at - last_accessed_at) / 2)"
+               ", (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::int8"
+               ", CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 ELSE " +
+               epoch_micros("clock_timestamp() - pg_last_xact_replay_timestamp()") + " END FROM " +
+               s + ".session_get($1)";
+    case statement::wal_position:
+        return "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8";
     case statement::touch:
         return "SELECT " + epoch_micros("expires_at") + " FROM " + s +
                ".session_touch($1) AS expires_at";

@@ -23,10 +23,16 @@ enum class statement {
     list,
     remove_by_sub,
     cleanup,
+    /// session_get on a standby: the session's columns as `get`, then whether an access
+    /// looks due (standby_due_column), the standby's replay position and its own view of
+    /// its lag (see standbys.hpp).
+    standby_get,
+    /// The primary's WAL position, as a byte count (see standbys.hpp).
+    wal_position,
 };
 
 /// Number of statements.
-constexpr std::size_t statement_count = 10;
+constexpr std::size_t statement_count = 12;
 
 /// The parameters of one statement, all in text format; empty means SQL NULL.
 class params {

@@ -19,33 +19,15 @@ TEST(session_pool, many_threads_share_a_few_connections) {
 
     constexpr int threads = 16;
     constexpr int rounds = 20;
-    std::atomic<int> done{0};
-    std::atomic<int> failures{0};
-    std::vector<std::thread> workers;
-    for (int t = 0; t < threads; t++) {
-        workers.emplace_back([&, t] {
-            for (int i = 0; i < rounds; i++) {
-                try {
-                    pgsession::create_options create;
-                    create.sub = "thread-" + std::to_string(t);
-                    std::string token = sessions.acquire()->create(create);
-                    auto lease = sessions.acquire();
-                    std::optional<pgsession::session> s = lease->get(token);
-                    if (!s || s->sub != create.sub || !lease->remove(token))
-                        failures++;
-                    else
-                        done++;
-                } catch (const std::exception &e) {
-                    ADD_FAILURE() << e.what();
-                    failures++;
-                }
-            }
-        });
-    }
-    for (std::thread &worker : workers)
-        worker.join();
-    EXPECT_EQ(failures.load(), 0);
-    EXPECT_EQ(done.load(), threads * rounds);
+    const int done = pgsession::test::in_threads(threads, rounds, [&](int t, int) {
+        pgsession::create_options create;
+        create.sub = "thread-" + std::to_string(t);
+        std::string token = sessions.acquire()->create(create);
+        auto lease = sessions.acquire();
+        std::optional<pgsession::session> s = lease->get(token);
+        return s && s->sub == create.sub && lease->remove(token);
+    });
+    EXPECT_EQ(done, threads * rounds);
     EXPECT_LE(sessions.open(), 4u);
     EXPECT_GE(sessions.open(), 1u);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The client suite: builds the C++ client twice (normal, and with AddressSanitizer +
 # UndefinedBehaviorSanitizer), runs each build's GoogleTest tests and the login_flow
-# example under ctest against a scratch cluster with the extension, then installs the
+# example under ctest against a scratch cluster with the extension and a streaming hot
+# standby of it (pg_basebackup -R, for the standby tests), then installs the
 # normal build into a scratch prefix and builds test/consumer against it, once with
 # find_package and once with pkg-config.
 #
@@ -30,6 +31,7 @@ fail() { FAILED=$((FAILED + $1)); }
 
 finish() {
     [ -n "$CLUSTER_DIR" ] && stop_pgbouncer "$CLUSTER_DIR"
+    [ -n "$CLUSTER_DIR" ] && stop_standby "$CLUSTER_DIR"
     [ -n "$CLUSTER_DIR" ] && stop_cluster "$CLUSTER_DIR"
     if [ -n "$CLUSTER_DIR" ] && [ "$FAILED" -eq 0 ]; then
         rm -rf "$CLUSTER_DIR"
@@ -136,6 +138,15 @@ stop_pgbouncer() {
     kill "$(cat "$pidfile")" 2>/dev/null || true
 }
 
+# as_cluster_command COMMAND...: the command line, run as the cluster's OS user.
+as_cluster_command() {
+    if [ "$(id -un)" = "$PGSESSION_RUN_AS" ]; then
+        echo "$*"
+    else
+        echo "runuser -u $PGSESSION_RUN_AS -- $*"
+    fi
+}
+
 mkdir -p "$BUILD"
 
 log "starting a cluster"
@@ -162,13 +173,23 @@ else
     fail 1 # and the tests that need it fail as well
 fi
 
+log "starting a streaming standby"
+STANDBY_PORT=$(free_port)
+if start_standby "$CLUSTER_DIR" "$STANDBY_PORT" "$PORT"; then
+    export PGSESSION_TEST_STANDBY_CONNINFO="host=127.0.0.1 port=$STANDBY_PORT user=postgres dbname=pgsession_client"
+else
+    fail 1 # and the standby tests fail as well
+fi
+
 export PGSESSION_TEST_CONNINFO="host=127.0.0.1 port=$PORT user=postgres dbname=pgsession_client"
 export PGSESSION_CONNINFO=$PGSESSION_TEST_CONNINFO
-restart="$PG_BINDIR/pg_ctl -D $CLUSTER_DIR/data -l $CLUSTER_DIR/postgres.log -m fast -w -t 60 restart"
-if [ "$(id -un)" != "$PGSESSION_RUN_AS" ]; then
-    restart="runuser -u $PGSESSION_RUN_AS -- $restart"
-fi
-export PGSESSION_TEST_RESTART_CMD="$restart >/dev/null"
+PG_CTL_PRIMARY="$PG_BINDIR/pg_ctl -D $CLUSTER_DIR/data -l $CLUSTER_DIR/postgres.log -w -t 60"
+PG_CTL_STANDBY="$PG_BINDIR/pg_ctl -D $CLUSTER_DIR/standby -l $CLUSTER_DIR/standby.log -w -t 60"
+export PGSESSION_TEST_RESTART_CMD="$(as_cluster_command "$PG_CTL_PRIMARY" -m fast restart) >/dev/null"
+export PGSESSION_TEST_PRIMARY_STOP_CMD="$(as_cluster_command "$PG_CTL_PRIMARY" -m fast stop) >/dev/null"
+export PGSESSION_TEST_PRIMARY_START_CMD="$(as_cluster_command "$PG_CTL_PRIMARY" start) >/dev/null"
+export PGSESSION_TEST_STANDBY_STOP_CMD="$(as_cluster_command "$PG_CTL_STANDBY" -m fast stop) >/dev/null"
+export PGSESSION_TEST_STANDBY_START_CMD="$(as_cluster_command "$PG_CTL_STANDBY" start) >/dev/null"
 
 PREFIX="$BUILD/prefix"
 if configure_and_build normal -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 namespace pgsession::test {
 namespace {
@@ -32,6 +33,55 @@ std::string conninfo() {
 
 std::string conninfo_with(const std::string &extra) {
     return conninfo() + " " + extra;
+}
+
+std::string standby_conninfo() {
+    return required("PGSESSION_TEST_STANDBY_CONNINFO",
+                    "run test/client/run.sh, which starts a streaming standby");
+}
+
+client_options standby_options(const std::string &application_name) {
+    const std::string named =
+        application_name.empty() ? "" : " application_name=" + application_name;
+    client_options options = default_options(conninfo() + named);
+    options.standbys = {standby_conninfo() + named};
+    return options;
+}
+
+void run_command(const char *name) {
+    const std::string command = required(name, "run test/client/run.sh");
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+bool eventually(const std::function<bool()> &check, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (check())
+            return true;
+        if (std::chrono::steady_clock::now() > until)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+}
+
+int in_threads(int threads, int rounds, const std::function<bool(int, int)> &round) {
+    std::atomic<int> passed{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; t++) {
+        workers.emplace_back([&, t] {
+            for (int i = 0; i < rounds; i++) {
+                try {
+                    if (round(t, i))
+                        passed++;
+                } catch (const std::exception &e) {
+                    ADD_FAILURE() << "thread " << t << ", round " << i << ": " << e.what();
+                }
+            }
+        });
+    }
+    for (std::thread &worker : workers)
+        worker.join();
+    return passed.load();
 }
 
 std::string unique(const std::string &prefix) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,25 @@ pool_options pool_of(std::size_t size);
 /// transaction mode with two server connections (test/client/run.sh starts one).
 /// Throws when it is not set: without PgBouncer, the pooler tests fail.
 std::string pgbouncer_conninfo();
+
+/// PGSESSION_TEST_STANDBY_CONNINFO: a streaming hot standby of the test cluster
+/// (test/client/run.sh starts one).  Throws when it is not set.
+std::string standby_conninfo();
+
+/// default_options() reading from the standby (client_options::standbys), with
+/// `application_name` on both connections when given, so that admin can find them.
+client_options standby_options(const std::string &application_name = {});
+
+/// Runs the shell command in the environment variable `name` (test/client/run.sh sets
+/// PGSESSION_TEST_{PRIMARY,STANDBY}_{STOP,START}_CMD); fails the test when it fails.
+void run_command(const char *name);
+
+/// Whether `check` holds within `timeout`, asked every 20 ms.
+bool eventually(const std::function<bool()> &check, std::chrono::milliseconds timeout);
+
+/// Runs round(thread, i) for i < `rounds` in each of `threads` threads at once; how many
+/// rounds returned true (an exception fails the test, and the round counts as false).
+int in_threads(int threads, int rounds, const std::function<bool(int, int)> &round);
 
 /// A well-formed token that names no session.
 inline const std::string unknown_token = "unknown-token-unknown-token-unknown-token-0";

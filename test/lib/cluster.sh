@@ -52,18 +52,26 @@ start_cluster() {
         cat "$dir/initdb.log" >&2
         return 1
     }
-    {
-        echo "listen_addresses = '127.0.0.1'"
-        echo "port = $port"
-        echo "unix_socket_directories = '$dir'"
-        echo "fsync = off"
-        echo "max_connections = 60"
-        echo "log_line_prefix = '%m [%p] %q%a '"
-        for line in "$@"; do echo "$line"; done
-    } | as_cluster_user tee -a "$dir/data/postgresql.conf" >/dev/null
-    as_cluster_user "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start \
-        >/dev/null || {
-        cat "$dir/postgres.log" >&2
+    start_data_dir "$dir/data" "$dir/postgres.log" \
+        "listen_addresses = '127.0.0.1'" \
+        "port = $port" \
+        "unix_socket_directories = '$dir'" \
+        "fsync = off" \
+        "max_connections = 60" \
+        "log_line_prefix = '%m [%p] %q%a '" \
+        "$@"
+}
+
+# start_data_dir DATA LOG [postgresql.conf lines...]: appends the lines to the
+# configuration of an initialized data directory (later lines win) and starts its
+# server, logging to LOG (printed when the start fails).
+start_data_dir() {
+    local data=$1 log=$2 line
+    shift 2
+    for line in "$@"; do echo "$line"; done |
+        as_cluster_user tee -a "$data/postgresql.conf" >/dev/null
+    as_cluster_user "$PG_BINDIR/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null || {
+        cat "$log" >&2
         return 1
     }
 }
@@ -71,4 +79,27 @@ start_cluster() {
 # stop_cluster DIR
 stop_cluster() {
     as_cluster_user "$PG_BINDIR/pg_ctl" -D "$1/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+# start_standby DIR PORT PRIMARY_PORT [extra postgresql.conf lines...]: a hot standby of
+# the cluster in DIR, streaming from it over loopback, in DIR/standby on 127.0.0.1:PORT
+# (pg_basebackup -R writes primary_conninfo and standby.signal); run as the cluster's OS
+# user, its log DIR/standby.log.
+start_standby() {
+    local dir=$1 port=$2 primary_port=$3
+    shift 3
+    as_cluster_user "$PG_BINDIR/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres \
+        -D "$dir/standby" -R -X stream -c fast >"$dir/basebackup.log" 2>&1 || {
+        cat "$dir/basebackup.log" >&2
+        return 1
+    }
+    # The copied postgresql.conf names the primary's port and sockets: these lines win.
+    start_data_dir "$dir/standby" "$dir/standby.log" "port = $port" \
+        "unix_socket_directories = '$dir'" "$@"
+}
+
+# stop_standby DIR
+stop_standby() {
+    [ -d "$1/standby" ] || return 0
+    as_cluster_user "$PG_BINDIR/pg_ctl" -D "$1/standby" -m fast -w -t 60 stop >/dev/null 2>&1 || true
 }

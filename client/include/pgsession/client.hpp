@@ -26,6 +26,10 @@ using time_point = std::chrono::system_clock::time_point;
 
 namespace detail {
 class connection;
+class params;
+struct standby_set;
+/// A point on the client's monotonic clock, for deadlines.
+using steady_time = std::chrono::steady_clock::time_point;
 } // namespace detail
 
 /// A live session, as get() returns it.  Fields that were never set (or were cleared)
@@ -184,6 +188,37 @@ struct client_options {
     /// remove_many too) is a transaction of its own, which a transaction-mode pooler may
     /// run on any server connection.  Apart from speed, both modes behave alike.
     bool prepared_statements = true;
+    /// Hot standbys to read from: libpq connection strings of streaming replicas of the
+    /// primary that `conninfo` names.  Empty (the default): every call goes to the
+    /// primary, as without standbys.
+    ///
+    /// get() and get_many() read from the first standby (in this order) that is up and
+    /// within max_standby_lag, and go on to the primary, in one more round trip, for
+    /// - a session the standby does not have, so that a session created a moment ago is
+    ///   found (read-your-writes); a session unknown to both is reported unknown;
+    /// - a session whose access looks due (its last one is older than the shorter of
+    ///   pgsession.touch_interval and half its idle timeout): the primary's session_get
+    ///   records it, by the server's own rule and without waiting, and its answer is
+    ///   returned.  That is at most one such read per session per touch interval, and
+    ///   it keeps a session that is only ever read on standbys alive;
+    /// - every token, when no standby is up and within the bound.
+    /// Every other call (create, update, remove, rotate, touch, list, ...) goes to the
+    /// primary.  A standby that lags past the bound, or fails, is left alone for a
+    /// second (a failing one twice as long after each further failure in a row, up to
+    /// 30 s), then tried again; reads go to the next standby or the primary meanwhile.
+    /// When the primary is down, reads go on from the standbys (a session they do not
+    /// have is reported unknown, a due access goes unrecorded), writes throw
+    /// connection_error, and the constructor succeeds if a standby answers.  A
+    /// standby's statements and settings are as the primary's (prepared_statements
+    /// applies to them too).  docs/scaling.md has the details.
+    std::vector<std::string> standbys{};
+    /// How far behind the primary a standby's answer may be: a session deleted or
+    /// rotated on the primary longer ago than this is never returned from a standby.
+    /// A standby's position is read in the same statement as the session; the
+    /// primary's is sampled at most every max_standby_lag / 4 (see docs/scaling.md,
+    /// which also has the measurement behind the default).  Must be positive; to close
+    /// the window entirely, read from the primary (no standbys).
+    std::chrono::milliseconds max_standby_lag{std::chrono::seconds{1}};
 };
 
 /// A connection to a database with the pgsession extension, and the SQL API on it.
@@ -257,10 +292,18 @@ class client {
 
   private:
     detail::connection &connection();
+    detail::connection &connection(std::chrono::milliseconds connect_timeout);
     template <class Call> auto guarded(Call &&call);
+    template <class Call>
+    auto guarded(std::chrono::milliseconds connect_timeout, detail::steady_time deadline,
+                 Call &&call);
+    std::vector<std::optional<session>> routed_get(const std::vector<detail::params> &batch);
+    void sample_primary();
 
     client_options options_;
     std::unique_ptr<detail::connection> connection_;
+    // The standbys and what the client knows of their lag; empty without standbys.
+    std::unique_ptr<detail::standby_set> standbys_;
 };
 
 } // namespace pgsession
