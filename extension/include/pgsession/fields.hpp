@@ -15,7 +15,7 @@
 // The order of the list is that of the columns of pgsession.sessions (after id_hash) and
 // of the attributes of pgsession.session (session_get's result): both public since
 // 0.1.0, and what `SELECT *` and the C++ client's result indices rely on (the library
-// itself maps the result type onto the table by name, per call: see ResultLayout).
+// itself maps the result type onto the table by name, per call: see direct.cpp).
 //
 // Limits are characters of the database's encoding (bytes in SQL_ASCII), and bytes of
 // the jsonb value for data: generous for what OIDC puts there (RFC 7636 caps a

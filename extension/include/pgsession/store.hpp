@@ -1,10 +1,13 @@
-// The session store: every read and write of pgsession.sessions, through SPI with
-// plans prepared once per backend.
+// The session store: every read and write of pgsession.sessions, for the SQL functions
+// and the cleanup worker.  Two mechanisms implement it, one file each: statements.cpp runs
+// SQL through SPI, with plans prepared once per backend (the creates, saves, updates and
+// the rest), and direct.cpp goes to the table and its indexes through the table access
+// method (LoadSession, DeleteSession, the cleanup batches), handing what must be SQL to
+// statements.cpp (statements.hpp).
 //
-// Each call connects to SPI and disconnects before returning; callers need a
-// transaction and an active snapshot (any SQL function has both; the worker sets them
-// up per batch).  Errors from PostgreSQL propagate as ereport: every frame here holds
-// only trivially destructible objects.
+// Callers need a transaction and an active snapshot (any SQL function has both; the
+// worker sets them up per batch).  Errors from PostgreSQL propagate as ereport: every
+// frame here holds only trivially destructible objects.
 #pragma once
 
 #include "pgsession/fields.hpp"
@@ -55,7 +58,7 @@ TimestampTz SaveSession(TokenDigest &key, const FieldValues &fields, const Timeo
                         TimestampTz now);
 
 // Looks a live session up and puts it as one row (the pgsession.session type) into
-// `out`.  When `may_write` and its access is due (see AccessDue in store.cpp), records
+// `out`.  When `may_write` and its access is due (see AccessDue in direct.cpp), records
 // this access (last_accessed_at and the sliding expiry), unless another transaction is
 // writing the row right now, or has written it since this transaction's snapshot: then
 // the row is returned as read, and the access is left unrecorded (every other writer of

@@ -1,48 +1,38 @@
-// The session store: every read and write of pgsession.sessions.  Writes are SQL, as
-// plans prepared once per backend and kept for its lifetime (SPI_keepplan; the plan
-// cache replans them by itself after DDL such as DROP/CREATE EXTENSION).  Three paths go
-// to the table directly instead: session_get's lookup by primary key (ReadLiveSession),
-// session_delete's (DeleteSession), and the cleanup's scan of its index
-// (CleanupBatches); the last two delete through the table access method.
+// The session store's SQL: every statement on pgsession.sessions that runs through SPI,
+// each a plan prepared on first use and kept for the backend's lifetime (SPI_keepplan;
+// the plan cache replans it by itself after DDL such as DROP/CREATE EXTENSION).  This file
+// owns the statements' text (their field parts derived from fields.hpp), their plans,
+// the parameters they are bound with, and the SPI connection of each call.  It implements
+// the writes of store.hpp that are SQL, and the ones direct.cpp hands over to SQL
+// (statements.hpp): recording an access on a row it has locked, a delete it could not
+// decide, the cleanup's locked rows.
 //
-// Every statement names its objects with their schema, and runs with pg_catalog as the
-// only schema searched (Execute): that pin is the only one the per-request functions have
-// (they have no SET search_path clause), and the worker's too.
-#include "pgsession/store.hpp"
+// Invariants it relies on:
+//  * Every statement names its objects with their schema and runs with pg_catalog as the
+//    only schema searched (Execute): that pin is the only one the per-request functions
+//    have (they have no SET search_path clause), and the worker's too.
+//  * Each call connects to SPI and disconnects before it returns, and its frames hold only
+//    trivially destructible objects: an error from SPI unwinds nothing of ours, and the
+//    (sub)transaction's abort closes SPI and pops the search path.
+//  * The caller has a transaction and an active snapshot; the executor runs every
+//    statement, with its triggers, rules and checks.
+#include "pgsession/statements.hpp"
 #include "pgsession/boundary.hpp"
+#include "pgsession/store.hpp"
 
 extern "C" {
-#include "access/genam.h"
-#include "access/stratnum.h"
-#include "access/table.h"
-#include "access/tableam.h"
-#include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
-#include "executor/executor.h"
 #include "executor/spi.h"
-#include "executor/tuptable.h"
 #include "miscadmin.h"
-#include "storage/lmgr.h"
-#include "tcop/utility.h"
 #include "utils/array.h"
-#include "utils/fmgroids.h"
-#include "utils/guc.h"
-#include "utils/inval.h"
-#include "utils/lsyscache.h"
-#include "utils/rel.h"
-#include "utils/relcache.h"
-#include "utils/snapmgr.h"
+#include "utils/builtins.h"
 #include "utils/timestamp.h"
 }
 
 namespace pgsession {
 
 namespace {
-
-// Most attributes a result row may have (the arrays that hold one are this long).
-constexpr int kMaxResultColumns = 64;
 
 // A statement and, once prepared, its saved plan.
 struct Statement {
@@ -341,6 +331,8 @@ Datum Column(uint64 row, int col) {
     return d;
 }
 
+} // namespace
+
 // Throws the error for a result type whose layout this library cannot fill.
 [[noreturn]] void LayoutMismatch(const char *what, const char *name) {
     throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -350,6 +342,8 @@ Datum Column(uint64 row, int col) {
         .Hint("The installed SQL objects do not match the library: run ALTER EXTENSION "
               "pgsession UPDATE, or reinstall the extension.");
 }
+
+namespace {
 
 // Copies every result row of the last SPI statement into a tuplestore of type `desc`,
 // which must have the same columns (names aside) as the statement's result.
@@ -493,307 +487,6 @@ TimestampTz SaveSession(TokenDigest &key, const FieldValues &fields, const Timeo
     }
 }
 
-namespace {
-
-// Where pgsession.sessions keeps what the direct reads need, and how the attributes of
-// the result type (pgsession.session) map to its columns, by name.  Cached per backend;
-// dropped by a relcache invalidation of the table or of the result type's relation
-// (ALTER TABLE / ALTER TYPE in an upgrade script, DROP/CREATE EXTENSION, ...), and the
-// result mapping is also checked against the descriptor of every call (number of
-// attributes, their types, dropped ones), so a type that changed under a running
-// backend is mapped again or refused, never misread.  The primary key index is not
-// cached: the relcache keeps it current through REINDEX CONCURRENTLY.
-struct SessionsLayout {
-    Oid table_oid; // InvalidOid: look the table's columns up again
-    AttrNumber last_accessed_at;
-    AttrNumber expires_at;
-    AttrNumber idle_timeout;
-    AttrNumber cleanup_after;
-
-    Oid type_relid; // relation of the result type mapped below (InvalidOid: unknown)
-    int natts;      // attributes of the result type, dropped ones included; -1: not mapped
-    Oid types[kMaxResultColumns];          // each attribute's type, InvalidOid when dropped
-    AttrNumber columns[kMaxResultColumns]; // the table column read into it, 0 when dropped
-};
-
-SessionsLayout layout = {InvalidOid, 0, 0, 0, 0, InvalidOid, -1, {}, {}};
-bool layout_callback_registered = false;
-
-// Relcache invalidation callback: forgets the layout when the table, the result type's
-// relation, or everything is invalidated.  Runs inside invalidation processing, so it
-// only clears fields.
-void ForgetLayout(Datum, Oid relid) {
-    if (relid == InvalidOid || relid == layout.table_oid || relid == layout.type_relid) {
-        layout.table_oid = InvalidOid;
-        layout.natts = -1;
-    }
-}
-
-// The OID of pgsession.sessions, by name (no search_path involved).
-Oid SessionsTableOid() {
-    Oid nsp = get_namespace_oid("pgsession", true);
-    Oid table = OidIsValid(nsp) ? get_relname_relid("sessions", nsp) : InvalidOid;
-    if (!OidIsValid(table))
-        throw Error(ERRCODE_UNDEFINED_TABLE, "pgsession.sessions does not exist")
-            .Hint("Run CREATE EXTENSION pgsession in this database.");
-    return table;
-}
-
-// Finds column `name` of the table and checks that it has type `type`.
-AttrNumber ColumnOf(Relation table, const char *name, Oid type) {
-    AttrNumber attnum = get_attnum(RelationGetRelid(table), name);
-    if (attnum == InvalidAttrNumber ||
-        TupleDescAttr(RelationGetDescr(table), attnum - 1)->atttypid != type)
-        throw Error(ERRCODE_UNDEFINED_COLUMN,
-                    "pgsession.sessions has no column \"%s\" of the expected type", name)
-            .Hint("The installed SQL objects do not match the library: run ALTER EXTENSION "
-                  "pgsession UPDATE.");
-    return attnum;
-}
-
-// Returns the layout of the (locked) sessions table, looking its columns up if it changed.
-const SessionsLayout &TableLayout(Relation table) {
-    if (!layout_callback_registered) {
-        CacheRegisterRelcacheCallback(ForgetLayout, (Datum)0);
-        layout_callback_registered = true;
-    }
-    if (RelationGetRelid(table) != layout.table_oid) {
-        layout.natts = -1;
-        layout.last_accessed_at = ColumnOf(table, "last_accessed_at", TIMESTAMPTZOID);
-        layout.expires_at = ColumnOf(table, "expires_at", TIMESTAMPTZOID);
-        layout.idle_timeout = ColumnOf(table, "idle_timeout", INTERVALOID);
-        layout.cleanup_after = ColumnOf(table, "cleanup_after", TIMESTAMPTZOID);
-        layout.table_oid = RelationGetRelid(table);
-    }
-    return layout;
-}
-
-// Whether the cached result mapping was made for a descriptor like `desc`.
-bool MappedFor(TupleDesc desc) {
-    if (layout.natts != desc->natts)
-        return false;
-    for (int c = 0; c < desc->natts; c++) {
-        Form_pg_attribute att = TupleDescAttr(desc, c);
-        if (layout.types[c] != (att->attisdropped ? InvalidOid : att->atttypid))
-            return false;
-    }
-    return true;
-}
-
-// Returns the layout of the (locked) table with the result type `desc` mapped onto it:
-// every attribute of the type is read from the table column of the same name, which
-// must have the same type.  Anything else is refused with an error that says what.
-const SessionsLayout &ResultLayout(Relation table, TupleDesc desc) {
-    TableLayout(table);
-    if (MappedFor(desc))
-        return layout;
-    layout.natts = -1;
-    if (desc->natts > kMaxResultColumns)
-        LayoutMismatch("It has %s attributes.", psprintf("%d", desc->natts));
-    TupleDesc columns = RelationGetDescr(table);
-    for (int c = 0; c < desc->natts; c++) {
-        Form_pg_attribute att = TupleDescAttr(desc, c);
-        layout.types[c] = InvalidOid;
-        layout.columns[c] = 0;
-        if (att->attisdropped)
-            continue;
-        AttrNumber attnum = get_attnum(RelationGetRelid(table), NameStr(att->attname));
-        if (attnum <= 0)
-            LayoutMismatch("Attribute \"%s\" is not a column of pgsession.sessions.",
-                           NameStr(att->attname));
-        if (TupleDescAttr(columns, attnum - 1)->atttypid != att->atttypid)
-            LayoutMismatch("Attribute \"%s\" has another type than the column of "
-                           "pgsession.sessions.",
-                           NameStr(att->attname));
-        layout.types[c] = att->atttypid;
-        layout.columns[c] = attnum;
-    }
-    layout.type_relid = desc->tdtypeid != RECORDOID ? get_typ_typrelid(desc->tdtypeid) : InvalidOid;
-    layout.natts = desc->natts;
-    return layout;
-}
-
-// An interval as microseconds, months as 30 days (as session timeouts are read).
-int64 IntervalMicroseconds(const Interval *span) {
-    return span->time + int64(span->day) * USECS_PER_DAY +
-           int64(span->month) * DAYS_PER_MONTH * USECS_PER_DAY;
-}
-
-// Whether session_get should record an access now.  It records at most once per
-// pgsession.touch_interval, and at least once per half of the session's own idle timeout:
-// then a session read more often than its idle timeout never expires, whatever the two
-// settings.  (Reads less than half an idle timeout apart: each unrecorded read leaves
-// more than half of the timeout, so the next read finds the session live; reads at
-// least half apart are all due, and recorded.)
-bool AccessDue(TimestampTz last_accessed_at, int64 idle_us, TimestampTz now,
-               int64 touch_interval_us) {
-    int64 every = Min(touch_interval_us, idle_us / 2);
-    return last_accessed_at <= now - every;
-}
-
-// What a direct read found.
-enum class ReadResult {
-    kAbsent,
-    kLive,          // the row is in `out`
-    kLiveAccessDue, // the row is locked by this transaction and not in `out`
-    kChanged        // READ COMMITTED: a newer version committed since the snapshot; read again
-};
-
-// Puts the row in `slot` into `out` as the result type `desc` (mapped by `cols`).
-void PutRow(TupleTableSlot *slot, const SessionsLayout &cols, Tuplestorestate *out,
-            TupleDesc desc) {
-    Datum values[kMaxResultColumns];
-    bool nulls[kMaxResultColumns];
-    for (int c = 0; c < desc->natts; c++) {
-        if (cols.columns[c] == 0) {
-            values[c] = (Datum)0;
-            nulls[c] = true;
-        } else {
-            values[c] = slot_getattr(slot, cols.columns[c], &nulls[c]);
-        }
-    }
-    tuplestore_putvalues(out, desc, values, nulls); // copies the values
-}
-
-// Whether rows of the (open) table may be deleted through the table access method, as
-// the cleanup and session_delete do: only without what the executor's DELETE would honour
-// and the access method does not (triggers, such as an application's foreign key
-// referencing the table; rules).  The executor's refusal to delete from a table that a
-// publication replicates without a replica identity is made here too.
-bool DirectDeleteAllowed(Relation table) {
-    CheckCmdReplicaIdentity(table, CMD_DELETE);
-    return table->trigdesc == nullptr && table->rd_rules == nullptr;
-}
-
-// Opens pgsession.sessions with `mode`.  Opening (locking) the table processes pending
-// invalidations: the layout and the primary key are current afterwards.  The OID of the
-// last call saves the lookup by name; if that table is gone (its invalidation not yet
-// seen), it is looked up again.
-Relation OpenSessions(LOCKMODE mode) {
-    Relation table =
-        OidIsValid(layout.table_oid) ? try_table_open(layout.table_oid, mode) : nullptr;
-    return table != nullptr ? table : table_open(SessionsTableOid(), mode);
-}
-
-// A lookup of one key in the primary key index of the (open) table, visible to
-// `snapshot`; Find() puts the row in `slot`.  Every object is a PostgreSQL one, released
-// by the transaction if an error escapes.
-struct KeyLookup {
-    Relation index;
-    IndexScanDesc scan;
-    TupleTableSlot *slot;
-
-    KeyLookup(Relation table, Snapshot snapshot, TokenDigest &key) {
-        Oid pkey = RelationGetPrimaryKeyIndex(table);
-        if (!OidIsValid(pkey))
-            throw Error(ERRCODE_UNDEFINED_OBJECT, "pgsession.sessions has no primary key");
-        index = index_open(pkey, AccessShareLock);
-        ScanKeyData scan_key;
-        ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_BYTEAEQ, key.AsDatum());
-        scan = index_beginscan(table, index, snapshot, 1, 0);
-        index_rescan(scan, &scan_key, 1, nullptr, 0);
-        slot = table_slot_create(table, nullptr);
-    }
-    bool Find() {
-        return index_getnext_slot(scan, ForwardScanDirection, slot);
-    }
-    // Not a destructor: the C++ / PostgreSQL boundary keeps only trivially destructible
-    // objects on the stack across calls that may ereport (boundary.hpp).
-    void End() {
-        ExecDropSingleTupleTableSlot(slot);
-        index_endscan(scan);
-        index_close(index, NoLock);
-    }
-};
-
-// Reads the live session under `key` straight from the primary key index, without SPI
-// or the executor: this is the path of almost every session_get, and the executor's
-// per-query setup would cost more than the lookup itself.  The row goes to `out`
-// unless an access is due (touch_interval_us < 0: never) and this call could lock the
-// row at once, in which case the caller records the access (and reads the row again).
-//
-// The lock never waits: a row another transaction holds (a session_update not yet
-// committed, another request recording the same access) is returned as read, unrecorded,
-// and so is one written by a transaction that committed after this one's snapshot
-// (under REPEATABLE READ the UPDATE would fail with a serialization error).  Someone
-// else writing the row right now is as good as this access being recorded.
-//
-// Visibility is that of an SPI query in a volatile function: the command counter is
-// advanced and a snapshot taken, so a session created earlier in the same statement is
-// seen.  Relations are opened with AccessShareLock, as a SELECT would; RowExclusiveLock
-// is taken before a row is locked, as an UPDATE would.  Every object here is a
-// PostgreSQL one, released by the transaction if an error escapes.
-ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, int64 touch_interval_us,
-                           Tuplestorestate *out, TupleDesc desc) {
-    CommandCounterIncrement();
-    Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
-    Relation table = OpenSessions(AccessShareLock);
-    const SessionsLayout &cols = ResultLayout(table, desc);
-    KeyLookup lookup(table, snapshot, key);
-    TupleTableSlot *slot = lookup.slot;
-
-    ReadResult result = ReadResult::kAbsent;
-    if (lookup.Find()) {
-        bool isnull;
-        TimestampTz expires_at = DatumGetTimestampTz(slot_getattr(slot, cols.expires_at, &isnull));
-        if (expires_at > now) {
-            result = ReadResult::kLive;
-            if (touch_interval_us >= 0) {
-                TimestampTz last_accessed_at =
-                    DatumGetTimestampTz(slot_getattr(slot, cols.last_accessed_at, &isnull));
-                int64 idle_us = IntervalMicroseconds(
-                    DatumGetIntervalP(slot_getattr(slot, cols.idle_timeout, &isnull)));
-                if (AccessDue(last_accessed_at, idle_us, now, touch_interval_us)) {
-                    LockRelationOid(RelationGetRelid(table), RowExclusiveLock);
-                    TupleTableSlot *locked = table_slot_create(table, nullptr);
-                    TM_FailureData failure;
-                    ItemPointerData tid = slot->tts_tid;
-                    TM_Result lock =
-                        table_tuple_lock(table, &tid, snapshot, locked, GetCurrentCommandId(true),
-                                         LockTupleNoKeyExclusive, LockWaitSkip, 0, &failure);
-                    ExecDropSingleTupleTableSlot(locked);
-                    if (lock == TM_Ok)
-                        result = ReadResult::kLiveAccessDue;
-                    else if ((lock == TM_Updated || lock == TM_Deleted) &&
-                             !IsolationUsesXactSnapshot())
-                        result = ReadResult::kChanged;
-                }
-            }
-            if (result == ReadResult::kLive)
-                PutRow(slot, cols, out, desc);
-        }
-    }
-
-    lookup.End();
-    table_close(table, NoLock);
-    UnregisterSnapshot(snapshot);
-    return result;
-}
-
-} // namespace
-
-bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write, int64 touch_interval_us,
-                 Tuplestorestate *out, TupleDesc desc) {
-    // Under READ COMMITTED a version committed after the snapshot (another request
-    // recording the access, a save, the cleanup rescheduling the row) is simply read
-    // again with a new snapshot, as an UPDATE would; that never waits.  A few rounds at
-    // most: then the row is returned as last read, unrecorded.
-    ReadResult read = ReadResult::kChanged;
-    for (int round = 0; read == ReadResult::kChanged; round++)
-        read =
-            ReadLiveSession(key, now, may_write && round < 3 ? touch_interval_us : -1, out, desc);
-    if (read != ReadResult::kLiveAccessDue)
-        return read == ReadResult::kLive;
-
-    // This transaction holds the row's lock: record the access (no wait, no conflict),
-    // then read the row as written.
-    Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
-    Connect();
-    Execute(record_access_stmt, values, nullptr, false);
-    Disconnect();
-    return ReadLiveSession(key, now, -1, out, desc) == ReadResult::kLive;
-}
-
 bool TouchSession(TokenDigest &key, TimestampTz now, TimestampTz *expires_at) {
     Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
     Connect();
@@ -834,50 +527,6 @@ bool UpdateSession(TokenDigest &key, const FieldValues &fields, const TimeoutCha
     return updated;
 }
 
-// A delete finds the row through the primary key itself, without SPI: an unknown token
-// (a logout with a stale cookie) costs an index probe, and a found row is deleted through
-// the table access method, waiting for a transaction that holds it as a DELETE would.
-// Anything else goes through SQL (delete_stmt): a row changed since the snapshot (the
-// executor follows it to its newest version, or raises 40001 under REPEATABLE READ), and
-// a table with triggers (they must fire).
-bool DeleteSession(TokenDigest &key, TimestampTz now) {
-    PreventCommandIfReadOnly("session_delete");
-    PreventCommandDuringRecovery("session_delete");
-    CommandCounterIncrement();
-    Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
-    Relation table = OpenSessions(RowExclusiveLock);
-    const SessionsLayout &cols = TableLayout(table);
-    bool decided = false; // false: leave it to SQL
-    bool was_live = false;
-    if (DirectDeleteAllowed(table)) {
-        KeyLookup lookup(table, snapshot, key);
-        if (!lookup.Find()) {
-            decided = true;
-        } else {
-            bool isnull;
-            TimestampTz expires_at =
-                DatumGetTimestampTz(slot_getattr(lookup.slot, cols.expires_at, &isnull));
-            ItemPointerData tid = lookup.slot->tts_tid;
-            TM_FailureData failure;
-            decided = table_tuple_delete(table, &tid, GetCurrentCommandId(true), snapshot,
-                                         InvalidSnapshot, true, &failure, false) == TM_Ok;
-            was_live = decided && expires_at > now;
-        }
-        lookup.End();
-    }
-    table_close(table, NoLock);
-    UnregisterSnapshot(snapshot);
-    if (decided)
-        return was_live;
-
-    Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
-    Connect();
-    Execute(delete_stmt, values, nullptr, false);
-    was_live = SPI_processed == 1 && DatumGetBool(Column(0, 1));
-    Disconnect();
-    return was_live;
-}
-
 bool RotateSession(TokenDigest &old_key, TokenDigest &new_key, TimestampTz now) {
     Datum values[3] = {old_key.AsDatum(), TimestampTzGetDatum(now), new_key.AsDatum()};
     Connect();
@@ -904,28 +553,21 @@ int64 DeleteSessionsBySub(Datum sub, TimestampTz now) {
     return live;
 }
 
-namespace {
-
-// Opens the cleanup index of the (locked) table: sessions_cleanup_after_idx, which must
-// be a valid btree whose first column is cleanup_after.
-Relation OpenCleanupIndex(Relation table, AttrNumber cleanup_after) {
-    Oid oid = get_relname_relid("sessions_cleanup_after_idx", RelationGetNamespace(table));
-    if (OidIsValid(oid)) {
-        Relation index = index_open(oid, AccessShareLock);
-        if (index->rd_index->indrelid == RelationGetRelid(table) &&
-            index->rd_index->indnatts >= 1 && index->rd_index->indkey.values[0] == cleanup_after &&
-            index->rd_index->indisvalid && index->rd_rel->relam == BTREE_AM_OID)
-            return index;
-        index_close(index, AccessShareLock);
-    }
-    throw Error(ERRCODE_UNDEFINED_OBJECT,
-                "pgsession.sessions_cleanup_after_idx is missing or not a valid btree index "
-                "on cleanup_after")
-        .Hint("The installed SQL objects do not match the library: reinstall the extension or "
-              "REINDEX INDEX pgsession.sessions_cleanup_after_idx.");
+void RecordAccess(TokenDigest &key, TimestampTz now) {
+    Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
+    Connect();
+    Execute(record_access_stmt, values, nullptr, false);
+    Disconnect();
 }
 
-} // namespace
+bool DeleteSessionBySql(TokenDigest &key, TimestampTz now) {
+    Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
+    Connect();
+    Execute(delete_stmt, values, nullptr, false);
+    bool was_live = SPI_processed == 1 && DatumGetBool(Column(0, 1));
+    Disconnect();
+    return was_live;
+}
 
 namespace {
 
@@ -947,113 +589,12 @@ int64 ActOnLocked(Statement &stmt, Datum *tids, int count, TimestampTz now) {
 
 } // namespace
 
-// Cleanup batches, without SPI for the deletes.  The cleanup index gives the rows due
-// (cleanup_after <= now) in order.  An expired row is deleted through the table access
-// method without waiting (wait = false): a row another transaction holds or has updated
-// since our snapshot (a request recording an access right now) comes back as "being
-// modified" or "updated" and is skipped; a row that deletes fine is the newest version, so
-// the expiry we read is the expiry of the row we delete.  A live row (it was accessed
-// since cleanup_after was set) is locked the same way, and at the end of each batch all of
-// them are rescheduled by one TID-scan UPDATE (whose new index entries lie beyond `now`,
-// outside the range being scanned).  No row lock is taken for a delete (the delete itself
-// is the one WAL record per row), nothing waits, and, since only the newest version of a
-// row is ever written, REPEATABLE READ and SERIALIZABLE never see a concurrent update
-// either.
-//
-// One index scan serves every batch of the call: the rows an earlier batch deleted are
-// still in the index, and not yet dead to everyone, so restarting the scan per batch would
-// read past all of them again (quadratic in the backlog when many rows share one
-// cleanup_after, as sessions created by one statement do).
-CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batches) {
-    // The deletes bypass the executor, and with it its checks: make the ones it would.
-    PreventCommandIfReadOnly("a session cleanup");
-    PreventCommandDuringRecovery("a session cleanup");
-    CommandCounterIncrement();
-    Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
-    Relation table = table_open(SessionsTableOid(), RowExclusiveLock);
-    const SessionsLayout &cols = TableLayout(table);
-    AttrNumber expires_column = cols.expires_at;
-    Relation index = OpenCleanupIndex(table, cols.cleanup_after);
-
-    ScanKeyData key;
-    ScanKeyInit(&key, 1, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(now));
-    IndexScanDesc scan = index_beginscan(table, index, snapshot, 1, 0);
-    index_rescan(scan, &key, 1, nullptr, 0);
-    TupleTableSlot *slot = table_slot_create(table, nullptr);
-    TupleTableSlot *locked = table_slot_create(table, nullptr);
-
-    // With triggers on the table, expired rows are locked like live ones and deleted by
-    // the executor (delete_locked_stmt) at the end of the batch.
-    bool direct_delete = DirectDeleteAllowed(table);
-    CleanupBatchResult result = {0, 0, 0, 0};
-    // Locked rows: live ones from the start of the arrays, expired ones (with triggers)
-    // from the end.
-    Datum *locked_rows = static_cast<Datum *>(palloc(sizeof(Datum) * batch_size));
-    ItemPointerData *locked_tids =
-        static_cast<ItemPointerData *>(palloc(sizeof(ItemPointerData) * batch_size));
-    bool exhausted = false;
-    while (!exhausted && (max_batches <= 0 || result.batches < max_batches)) {
-        // The command id moves on with every statement the batch before ran.
-        CommandId cid = GetCurrentCommandId(true);
-        int examined = 0;
-        int live_count = 0;
-        int doomed_count = 0;
-        while (examined < batch_size) {
-            if (!index_getnext_slot(scan, ForwardScanDirection, slot)) {
-                exhausted = true;
-                break;
-            }
-            bool isnull;
-            TimestampTz expires_at =
-                DatumGetTimestampTz(slot_getattr(slot, expires_column, &isnull));
-            ItemPointerData tid = slot->tts_tid;
-            TM_FailureData failure;
-            // A row held by another transaction comes back "being modified"; so does one
-            // held by this transaction itself (a FOR UPDATE of its own, the KEY SHARE of
-            // an insert into a referencing table), which the lock below takes as ours.
-            TM_Result deleted = TM_BeingModified;
-            if (expires_at <= now && direct_delete)
-                deleted = table_tuple_delete(table, &tid, cid, snapshot, InvalidSnapshot, false,
-                                             &failure, false);
-            if (deleted == TM_Ok) {
-                result.removed++;
-            } else if (deleted != TM_BeingModified) {
-                continue;
-            } else {
-                // A row to delete takes the lock a DELETE would; one to reschedule, an
-                // UPDATE's of a non-key column.
-                bool doomed = expires_at <= now;
-                if (table_tuple_lock(table, &tid, snapshot, locked, cid,
-                                     doomed ? LockTupleExclusive : LockTupleNoKeyExclusive,
-                                     LockWaitSkip, 0, &failure) != TM_Ok)
-                    continue;
-                int at = doomed ? batch_size - 1 - doomed_count++ : live_count++;
-                locked_tids[at] = tid;
-                locked_rows[at] = PointerGetDatum(&locked_tids[at]);
-            }
-            examined++;
-        }
-        result.rescheduled += ActOnLocked(reschedule_stmt, locked_rows, live_count, now);
-        result.removed += ActOnLocked(delete_locked_stmt, locked_rows + batch_size - doomed_count,
-                                      doomed_count, now);
-        result.examined += examined;
-        result.batches++;
-        exhausted = exhausted || examined < batch_size;
-        CHECK_FOR_INTERRUPTS();
-    }
-    pfree(locked_rows);
-    pfree(locked_tids);
-    ExecDropSingleTupleTableSlot(locked);
-    ExecDropSingleTupleTableSlot(slot);
-    index_endscan(scan);
-    index_close(index, NoLock);
-    table_close(table, NoLock);
-    UnregisterSnapshot(snapshot);
-    return result;
+int64 RescheduleLockedRows(Datum *tids, int count, TimestampTz now) {
+    return ActOnLocked(reschedule_stmt, tids, count, now);
 }
 
-CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size) {
-    return CleanupBatches(now, batch_size, 1);
+int64 DeleteLockedRows(Datum *tids, int count, TimestampTz now) {
+    return ActOnLocked(delete_locked_stmt, tids, count, now);
 }
 
 } // namespace pgsession
