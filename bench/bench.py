@@ -98,6 +98,7 @@ class Bench:
         self.results = args.results
         self.client_bench = args.client_bench
         self.client_reason = args.client_reason
+        self.scratch = args.scratch
         self.figures = []
         self.tps = {}  # medians other figures quote (figure 7)
         self.started = time.time()
@@ -492,10 +493,11 @@ class Bench:
         seconds = self.cfg["client_seconds"]
         conninfo = f"host=127.0.0.1 port={self.port} user=postgres dbname=bench"
 
-        def run(mode):
+        def run(mode, standby=""):
             out = subprocess.run([self.client_bench, conninfo, mode, str(seconds),
                                   str(self.cfg["active"])], capture_output=True, text=True,
-                                 env=dict(self.env, PGOPTIONS="-c pgsession.touch_interval=24h"),
+                                 env=dict(self.env, PGOPTIONS="-c pgsession.touch_interval=24h",
+                                          PGSESSION_BENCH_STANDBY=standby),
                                  timeout=seconds + STEP_TIMEOUT)
             if out.returncode != 0:
                 raise RuntimeError(f"client benchmark {mode} failed:\n{out.stderr}")
@@ -512,6 +514,51 @@ class Bench:
             self.add(Figure(name, statistics.median(a), statistics.median(b), ratio, spread,
                             target, unit=unit, rounds=self.cfg["rounds"],
                             notes="one connection; no write due"))
+        self.client_standby(run, conninfo, seconds)
+
+    def client_standby(self, run, conninfo, seconds):
+        """Figure 6 with a hot standby, made for it alone (bench/client/standby.sh) so that
+        no other figure pays for replication: client get reading from the standby against
+        get on the primary, and the revocation window beside a write load."""
+        names = ("6. client get via standby / get on primary",
+                 "6. standby revocation window, p99 (ms)")
+        if not self.scratch:
+            for name in names:
+                self.add(Figure(name, notes="not measured: no --scratch (bench/run.sh gives it)"))
+            return
+        script = os.path.join(BENCH_DIR, "client", "standby.sh")
+        started = subprocess.run(["bash", script, "start", self.scratch, str(self.port)],
+                                 capture_output=True, text=True, timeout=STEP_TIMEOUT)
+        if started.returncode != 0:
+            raise RuntimeError(f"the standby did not start:\n{started.stderr}")
+        standby = (f"host=127.0.0.1 port={started.stdout.split()[-1]} user=postgres "
+                   "dbname=bench")
+        try:
+            log(f"  {names[0]}")
+            run("get_standby", standby), run("get")
+            a, b = self.alternate(self.cfg["rounds"], lambda: run("get_standby", standby),
+                                  lambda: run("get"))
+            ratio, spread = median_ratio(a, b)
+            self.add(Figure(names[0], statistics.median(a), statistics.median(b), ratio, spread,
+                            None, unit="calls/s", rounds=self.cfg["rounds"],
+                            notes="one connection each; the standby on the same machine; "
+                                  "no write due"))
+
+            log(f"  {names[1]}")
+            load = self.pgbench("pgsession_create.sql", 4, seconds + 2, wait=False)
+            out = subprocess.run([self.client_bench, conninfo, "lag", str(seconds), standby],
+                                 capture_output=True, text=True, timeout=seconds + STEP_TIMEOUT)
+            load.communicate(timeout=STEP_TIMEOUT)
+            if out.returncode != 0:
+                raise RuntimeError(f"client benchmark lag failed:\n{out.stderr}")
+            count, median, p99_ms, worst = out.stdout.split()
+            self.add(Figure(names[1], float(p99_ms), unit="ms", better="lower",
+                            notes=f"{count} removals timed until the standby stopped returning "
+                                  f"the session: median {float(median):.2f} ms, max "
+                                  f"{float(worst):.1f} ms; beside pgbench pgsession_create.sql, "
+                                  "4 clients (client_options::max_standby_lag is 1000 ms)"))
+        finally:
+            subprocess.run(["bash", script, "stop", self.scratch], timeout=STEP_TIMEOUT)
 
     # ---------------------------------------------------------------- figure 7
 
@@ -864,6 +911,8 @@ def main():
     parser.add_argument("--client-bench", default="")
     parser.add_argument("--client-reason", default="the C++ client benchmark was not built")
     parser.add_argument("--only", default="", help="comma-separated figure numbers")
+    parser.add_argument("--scratch", default="",
+                        help="the cluster's scratch directory (figure 6 makes a standby in it)")
     args = parser.parse_args()
     if args.markdown:
         with open(args.markdown) as f:

@@ -42,6 +42,7 @@ fi
 DIR=$(make_scratch_dir bench)
 PORT=$(free_port)
 cleanup() {
+    stop_standby "$DIR"
     stop_cluster "$DIR"
     rm -rf "$DIR"
 }
@@ -68,4 +69,5 @@ start_cluster "$DIR" "$PORT" \
 PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres psql -X -q -d postgres -c "CREATE DATABASE bench"
 
 python3 bench/bench.py --port "$PORT" --mode "$MODE" --results "$(pwd)/$RESULTS" \
-    --client-bench "$CLIENT_BENCH" --client-reason "$CLIENT_REASON" --only "$ONLY"
+    --client-bench "$CLIENT_BENCH" --client-reason "$CLIENT_REASON" --only "$ONLY" \
+    --scratch "$DIR"

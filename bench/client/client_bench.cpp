@@ -9,6 +9,16 @@
 // digits, drawn from the first ACTIVE sessions.  Prints one number: calls per second for
 // get and libpq, sessions per second for get_many and get_seq.
 //
+// Mode get_standby is get through a client that reads from the hot standby named by
+// PGSESSION_BENCH_STANDBY (client_options::standbys), to compare with get on the primary.
+//
+//   pgsession-client-bench CONNINFO lag SECONDS STANDBY_CONNINFO
+//
+// The revocation window as an application sees it: for SECONDS, creates a session on
+// the primary, waits until the standby has it, removes it on the primary and times how
+// long the standby still returns it (polled back to back over one connection).  Run it
+// beside a write load.  Prints the count, median, 99th percentile and maximum, in ms.
+//
 //   pgsession-client-bench CONNINFO statements SECONDS ROUNDS
 //
 // Prepared against unprepared statements (client_options::prepared_statements), run
@@ -218,14 +228,57 @@ int statements(const std::string &conninfo, double seconds, int rounds, std::mt1
     return 0;
 }
 
+/// Whether the server behind `conn` returns the session `token` (raw libpq, unnamed).
+bool standby_has(PGconn *conn, const std::string &token) {
+    const char *values[1] = {token.c_str()};
+    std::unique_ptr<PGresult, decltype(&PQclear)> res(
+        PQexecParams(conn, "SELECT 1 FROM public.session_get($1)", 1, nullptr, values, nullptr,
+                     nullptr, 0),
+        &PQclear);
+    if (PQresultStatus(res.get()) != PGRES_TUPLES_OK)
+        fail("session_get on the standby", conn);
+    return PQntuples(res.get()) > 0;
+}
+
+/// The lag mode (see the top of the file).
+int lag(const std::string &conninfo, double seconds, const std::string &standby_conninfo) {
+    pgsession::client primary = client_for(conninfo, true);
+    auto standby = libpq_connect(standby_conninfo);
+    std::vector<double> windows;
+    const auto until = bench_clock::now() + std::chrono::duration<double>(seconds);
+    while (bench_clock::now() < until) {
+        // Each wait is bounded: a standby that stops replaying fails the run.
+        auto await = [&](bool present, const std::string &token) {
+            const auto give_up = bench_clock::now() + std::chrono::seconds(30);
+            while (standby_has(standby.get(), token) != present) {
+                if (bench_clock::now() > give_up)
+                    throw std::runtime_error("the standby did not replay within 30 s");
+            }
+        };
+        const std::string token = primary.create();
+        await(true, token);
+        primary.remove(token);
+        const auto removed = bench_clock::now();
+        await(false, token);
+        windows.push_back(
+            std::chrono::duration<double, std::milli>(bench_clock::now() - removed).count());
+    }
+    std::sort(windows.begin(), windows.end());
+    const std::size_t n = windows.size();
+    std::printf("%zu %.3f %.3f %.3f\n", n, median(windows),
+                windows[std::min(n - 1, static_cast<std::size_t>(0.99 * n))], windows.back());
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
     if (argc != 5) {
         std::fprintf(stderr,
-                     "usage: %s CONNINFO get|libpq|get_many|get_seq SECONDS ACTIVE\n"
+                     "usage: %s CONNINFO get|get_standby|libpq|get_many|get_seq SECONDS ACTIVE\n"
+                     "       %s CONNINFO lag SECONDS STANDBY_CONNINFO\n"
                      "       %s CONNINFO statements SECONDS ROUNDS\n",
-                     argv[0], argv[0]);
+                     argv[0], argv[0], argv[0]);
         return 2;
     }
     const std::string conninfo = argv[1], mode = argv[2];
@@ -238,6 +291,8 @@ int main(int argc, char **argv) {
         double rate = 0;
         if (mode == "statements") {
             return statements(conninfo, seconds, std::atoi(argv[4]), rng);
+        } else if (mode == "lag") {
+            return lag(conninfo, seconds, argv[4]);
         } else if (mode == "libpq") {
             rate = raw_libpq(conninfo.c_str(), seconds, rng, pick);
         } else {
@@ -245,8 +300,16 @@ int main(int argc, char **argv) {
             options.conninfo = conninfo;
             if (mode == "get")
                 options.prepared_statements = true; // the statement the baseline prepares
+            if (mode == "get_standby") {
+                const char *standby = std::getenv("PGSESSION_BENCH_STANDBY");
+                if (!standby || !*standby) {
+                    std::fprintf(stderr, "get_standby: PGSESSION_BENCH_STANDBY is not set\n");
+                    return 2;
+                }
+                options.standbys = {standby};
+            }
             pgsession::client sessions(options);
-            if (mode == "get") {
+            if (mode == "get" || mode == "get_standby") {
                 rate = per_second(seconds, [&] {
                     (void)sessions.get(token(pick(rng)));
                     return 1;
