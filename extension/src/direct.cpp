@@ -72,6 +72,7 @@ struct SessionsLayout {
     Oid types[kMaxResultColumns];          // each attribute's type, InvalidOid when dropped
     AttrNumber columns[kMaxResultColumns]; // the table column read into it, 0 when dropped
 };
+PGSESSION_LONGJMP_SAFE(SessionsLayout);
 
 SessionsLayout layout = {InvalidOid, 0, 0, 0, 0, InvalidOid, -1, {}, {}};
 bool layout_callback_registered = false;
@@ -91,7 +92,7 @@ Oid SessionsTableOid() {
     Oid nsp = get_namespace_oid("pgsession", true);
     Oid table = OidIsValid(nsp) ? get_relname_relid("sessions", nsp) : InvalidOid;
     if (!OidIsValid(table))
-        throw Error(ERRCODE_UNDEFINED_TABLE, "pgsession.sessions does not exist")
+        throw ErrorReport(ERRCODE_UNDEFINED_TABLE, "pgsession.sessions does not exist")
             .Hint("Run CREATE EXTENSION pgsession in this database.");
     return table;
 }
@@ -101,8 +102,8 @@ AttrNumber ColumnOf(Relation table, const char *name, Oid type) {
     AttrNumber attnum = get_attnum(RelationGetRelid(table), name);
     if (attnum == InvalidAttrNumber ||
         TupleDescAttr(RelationGetDescr(table), attnum - 1)->atttypid != type)
-        throw Error(ERRCODE_UNDEFINED_COLUMN,
-                    "pgsession.sessions has no column \"%s\" of the expected type", name)
+        throw ErrorReport(ERRCODE_UNDEFINED_COLUMN,
+                          "pgsession.sessions has no column \"%s\" of the expected type", name)
             .Hint("The installed SQL objects do not match the library: run ALTER EXTENSION "
                   "pgsession UPDATE.");
     return attnum;
@@ -243,7 +244,7 @@ struct KeyLookup {
     KeyLookup(Relation table, Snapshot snapshot, TokenDigest &key) {
         Oid pkey = RelationGetPrimaryKeyIndex(table);
         if (!OidIsValid(pkey))
-            throw Error(ERRCODE_UNDEFINED_OBJECT, "pgsession.sessions has no primary key");
+            throw ErrorReport(ERRCODE_UNDEFINED_OBJECT, "pgsession.sessions has no primary key");
         index = index_open(pkey, AccessShareLock);
         ScanKeyData scan_key;
         ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_BYTEAEQ, key.AsDatum());
@@ -262,6 +263,7 @@ struct KeyLookup {
         index_close(index, NoLock);
     }
 };
+PGSESSION_LONGJMP_SAFE(KeyLookup);
 
 // Reads the live session under `key` straight from the primary key index, without SPI
 // or the executor: this is the path of almost every session_get, and the executor's
@@ -401,9 +403,9 @@ Relation OpenCleanupIndex(Relation table, AttrNumber cleanup_after) {
             return index;
         index_close(index, AccessShareLock);
     }
-    throw Error(ERRCODE_UNDEFINED_OBJECT,
-                "pgsession.sessions_cleanup_after_idx is missing or not a valid btree index "
-                "on cleanup_after")
+    throw ErrorReport(ERRCODE_UNDEFINED_OBJECT,
+                      "pgsession.sessions_cleanup_after_idx is missing or not a valid btree index "
+                      "on cleanup_after")
         .Hint("The installed SQL objects do not match the library: reinstall the extension or "
               "REINDEX INDEX pgsession.sessions_cleanup_after_idx.");
 }

@@ -62,11 +62,11 @@ void FieldArguments(FunctionCallInfo fcinfo, const int (&args)[kFieldCount], Fie
         if (f == kData) {
             Jsonb *data = PG_GETARG_JSONB_P(argno);
             if (!JB_ROOT_IS_OBJECT(data))
-                throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "data must be a JSON object")
+                throw ErrorReport(ERRCODE_INVALID_PARAMETER_VALUE, "data must be a JSON object")
                     .Detail("It is a JSON %s.", JB_ROOT_IS_SCALAR(data) ? "scalar" : "array")
                     .Hint("Wrap the value in an object, e.g. jsonb_build_object('value', ...).");
             if (VARSIZE(data) > (Size)kFieldLimits[kData])
-                throw Error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "data is too large")
+                throw ErrorReport(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "data is too large")
                     .Detail("It takes %zu bytes as jsonb; the limit is %d.", (size_t)VARSIZE(data),
                             kFieldLimits[kData]);
             fields.value[f] = PointerGetDatum(data);
@@ -76,7 +76,8 @@ void FieldArguments(FunctionCallInfo fcinfo, const int (&args)[kFieldCount], Fie
             // characters, bytes).
             int chars = pg_mbstrlen_with_len(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
             if (chars > kFieldLimits[f])
-                throw Error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "%s is too long", kFieldNames[f])
+                throw ErrorReport(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "%s is too long",
+                                  kFieldNames[f])
                     .Detail("It has %d characters; the limit is %d.", chars, kFieldLimits[f]);
             fields.value[f] = PointerGetDatum(value);
         }
@@ -95,15 +96,15 @@ int64 TimeoutArgument(FunctionCallInfo fcinfo, int argno, const char *argname, i
     __int128 us = __int128(span->month) * DAYS_PER_MONTH * USECS_PER_DAY +
                   __int128(span->day) * USECS_PER_DAY + span->time;
     if (us < 0 || (us == 0 && !zero_turns_off))
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s must be positive", argname)
+        throw ErrorReport(ERRCODE_INVALID_PARAMETER_VALUE, "%s must be positive", argname)
             .Hint(zero_turns_off ? "Pass interval '0' to turn the absolute limit off, or NULL "
                                    "for the pgsession.absolute_timeout setting."
                                  : "Pass NULL for the pgsession.idle_timeout setting.");
     // The limit is stated in days: with months as 30 days, '1 year' is 360 of them.
     static_assert(kMaxTimeoutSeconds % SECS_PER_DAY == 0, "the timeout limit is whole days");
     if (us > __int128(kMaxTimeoutSeconds) * USECS_PER_SEC)
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is longer than %d days", argname,
-                    kMaxTimeoutSeconds / SECS_PER_DAY)
+        throw ErrorReport(ERRCODE_INVALID_PARAMETER_VALUE, "%s is longer than %d days", argname,
+                          kMaxTimeoutSeconds / SECS_PER_DAY)
             .Detail("A month counts as 30 days here, so '1 year' is %d days and '1 year %d "
                     "days' is the longest timeout.",
                     MONTHS_PER_YEAR * DAYS_PER_MONTH,
@@ -140,10 +141,10 @@ ReturnSetInfo *MaterializedResult(FunctionCallInfo fcinfo) {
 // Checks a `sub` argument (the user a session belongs to).
 Datum SubArgument(FunctionCallInfo fcinfo, int argno) {
     if (PG_ARGISNULL(argno))
-        throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "sub must not be NULL");
+        throw ErrorReport(ERRCODE_NULL_VALUE_NOT_ALLOWED, "sub must not be NULL");
     text *sub = PG_GETARG_TEXT_PP(argno);
     if (VARSIZE_ANY_EXHDR(sub) == 0)
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "sub must not be empty");
+        throw ErrorReport(ERRCODE_INVALID_PARAMETER_VALUE, "sub must not be empty");
     return PointerGetDatum(sub);
 }
 
@@ -153,14 +154,14 @@ Datum SubArgument(FunctionCallInfo fcinfo, int argno) {
 // transaction of a hot standby is read-only, so recovery is asked about first.
 void RequireWritable(const char *function) {
     if (RecoveryInProgress())
-        throw Error(ERRCODE_READ_ONLY_SQL_TRANSACTION, "cannot remove sessions on a standby")
+        throw ErrorReport(ERRCODE_READ_ONLY_SQL_TRANSACTION, "cannot remove sessions on a standby")
             .Detail("The server is in recovery; %s removes sessions, which only the primary "
                     "can write.",
                     function)
             .Hint("Call %s on the primary.", function);
     if (XactReadOnly)
-        throw Error(ERRCODE_READ_ONLY_SQL_TRANSACTION,
-                    "cannot remove sessions in a read-only transaction")
+        throw ErrorReport(ERRCODE_READ_ONLY_SQL_TRANSACTION,
+                          "cannot remove sessions in a read-only transaction")
             .Detail("%s removes sessions.", function)
             .Hint("Call it in a read-write transaction (SET TRANSACTION READ WRITE, or with "
                   "default_transaction_read_only off).");
@@ -170,7 +171,8 @@ void RequireWritable(const char *function) {
 int BatchSizeArgument(FunctionCallInfo fcinfo, int argno) {
     int batch_size = PG_ARGISNULL(argno) ? cleanup_batch_size : PG_GETARG_INT32(argno);
     if (batch_size < 1 || batch_size > 1000000)
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "batch_size must be between 1 and 1000000")
+        throw ErrorReport(ERRCODE_INVALID_PARAMETER_VALUE,
+                          "batch_size must be between 1 and 1000000")
             .Detail("It is %d.", batch_size);
     return batch_size;
 }
@@ -201,7 +203,7 @@ PGSESSION_FUNCTION(pgsession_create) {
     TokenDigest key;
     DigestToken(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), key);
     if (!InsertSession(key, PG_ARGISNULL(0), fields, timeouts, Now()))
-        throw Error(ERRCODE_UNIQUE_VIOLATION, "a live session with this id already exists")
+        throw ErrorReport(ERRCODE_UNIQUE_VIOLATION, "a live session with this id already exists")
             .Hint("Omit the id to let session_create generate a unique token.");
     PG_RETURN_TEXT_P(token);
 }
@@ -261,18 +263,18 @@ PGSESSION_FUNCTION(pgsession_update) {
         deconstruct_array(clear, TEXTOID, -1, false, TYPALIGN_INT, &names, &nulls, &count);
         for (int i = 0; i < count; i++) {
             if (nulls[i])
-                throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "clear must not contain NULL");
+                throw ErrorReport(ERRCODE_NULL_VALUE_NOT_ALLOWED, "clear must not contain NULL");
             char *name = TextDatumGetCString(names[i]);
             int f = 0;
             while (f < kFieldCount && strcmp(name, kFieldNames[f]) != 0)
                 f++;
             if (f == kFieldCount)
-                throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "cannot clear unknown field \"%s\"",
-                            name)
+                throw ErrorReport(ERRCODE_INVALID_PARAMETER_VALUE,
+                                  "cannot clear unknown field \"%s\"", name)
                     .Hint(kClearHint);
             if (fields.given[f] && !fields.isnull[f])
-                throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
-                            "field \"%s\" is both given a value and cleared", name);
+                throw ErrorReport(ERRCODE_INVALID_PARAMETER_VALUE,
+                                  "field \"%s\" is both given a value and cleared", name);
             fields.given[f] = true;
             fields.isnull[f] = true;
         }
@@ -328,7 +330,7 @@ PGSESSION_FUNCTION(pgsession_cleanup) {
     int batch_size = BatchSizeArgument(fcinfo, 0);
     int max_batches = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
     if (!PG_ARGISNULL(1) && max_batches < 1)
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "max_batches must be at least 1")
+        throw ErrorReport(ERRCODE_INVALID_PARAMETER_VALUE, "max_batches must be at least 1")
             .Hint("Pass NULL to run batches until no expired session is left.");
     RequireWritable("session_cleanup()");
 
@@ -348,7 +350,7 @@ PGSESSION_FUNCTION(pgsession_cleanup_batch) {
     RequireWritable("session_cleanup_in_batches()");
     TupleDesc desc;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-        throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "cleanup_batch must return a record");
+        throw ErrorReport(ERRCODE_FEATURE_NOT_SUPPORTED, "cleanup_batch must return a record");
     CleanupBatchResult batch = CleanupBatch(Now(), batch_size);
     Datum values[3] = {Int64GetDatum(batch.examined), Int64GetDatum(batch.removed),
                        Int32GetDatum(batch_size)};

@@ -41,6 +41,7 @@ struct Statement {
     Oid argtypes[20];
     SPIPlanPtr plan;
 };
+PGSESSION_LONGJMP_SAFE(Statement);
 
 // Compile-time checks of statements' text against the field list (fields.hpp).
 
@@ -277,8 +278,8 @@ Statement delete_locked_stmt = {"DELETE FROM pgsession.sessions "
 void Connect() {
     int rc = SPI_connect();
     if (rc != SPI_OK_CONNECT)
-        throw Error(ERRCODE_INTERNAL_ERROR, "pgsession could not connect to SPI: %s",
-                    SPI_result_code_string(rc));
+        throw ErrorReport(ERRCODE_INTERNAL_ERROR, "pgsession could not connect to SPI: %s",
+                          SPI_result_code_string(rc));
 }
 
 void Disconnect() {
@@ -309,16 +310,16 @@ int Execute(Statement &stmt, const Datum *values, const char *nulls, bool read_o
     if (stmt.plan == nullptr) {
         SPIPlanPtr plan = SPI_prepare(stmt.sql, stmt.nargs, stmt.argtypes);
         if (plan == nullptr)
-            throw Error(ERRCODE_INTERNAL_ERROR, "pgsession could not prepare a statement: %s",
-                        SPI_result_code_string(SPI_result));
+            throw ErrorReport(ERRCODE_INTERNAL_ERROR, "pgsession could not prepare a statement: %s",
+                              SPI_result_code_string(SPI_result));
         if (SPI_keepplan(plan) != 0)
-            throw Error(ERRCODE_INTERNAL_ERROR, "pgsession could not keep a prepared plan");
+            throw ErrorReport(ERRCODE_INTERNAL_ERROR, "pgsession could not keep a prepared plan");
         stmt.plan = plan;
     }
     int rc = SPI_execute_plan(stmt.plan, const_cast<Datum *>(values), nulls, read_only, max_rows);
     if (rc < 0)
-        throw Error(ERRCODE_INTERNAL_ERROR, "pgsession statement failed: %s",
-                    SPI_result_code_string(rc));
+        throw ErrorReport(ERRCODE_INTERNAL_ERROR, "pgsession statement failed: %s",
+                          SPI_result_code_string(rc));
     PopOverrideSearchPath();
     return rc;
 }
@@ -335,9 +336,9 @@ Datum Column(uint64 row, int col) {
 
 // Throws the error for a result type whose layout this library cannot fill.
 [[noreturn]] void LayoutMismatch(const char *what, const char *name) {
-    throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                "the result type of a pgsession function does not match what the library "
-                "returns")
+    throw ErrorReport(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                      "the result type of a pgsession function does not match what the library "
+                      "returns")
         .Detail(what, name)
         .Hint("The installed SQL objects do not match the library: run ALTER EXTENSION "
               "pgsession UPDATE, or reinstall the extension.");
@@ -407,9 +408,9 @@ namespace {
 bool InsertOrReplaceExpired(const Datum *values, const char *nulls) {
     for (int round = 0;; round++) {
         if (round == 100)
-            throw Error(ERRCODE_T_R_SERIALIZATION_FAILURE,
-                        "could not insert the session: its id was taken and released "
-                        "100 times meanwhile")
+            throw ErrorReport(ERRCODE_T_R_SERIALIZATION_FAILURE,
+                              "could not insert the session: its id was taken and released "
+                              "100 times meanwhile")
                 .Hint("Retry the call.");
         Execute(insert_stmt, values, nulls, false);
         if (SPI_processed == 1)

@@ -18,7 +18,7 @@ static constexpr char kBase64Url[] =
 void GenerateToken(char (&out)[kTokenLength + 1]) {
     unsigned char random[kTokenRandomBytes + 1]; // +1: a zero byte pads the last group
     if (!pg_strong_random(random, kTokenRandomBytes))
-        throw Error(ERRCODE_INTERNAL_ERROR, "could not generate a session token")
+        throw ErrorReport(ERRCODE_INTERNAL_ERROR, "could not generate a session token")
             .Detail("PostgreSQL's strong random source (pg_strong_random) failed.");
     random[kTokenRandomBytes] = 0;
 
@@ -42,12 +42,12 @@ static bool IsCookieOctet(unsigned char c) {
 
 void ValidateId(const text *id, bool isnull, const char *argname) {
     if (isnull)
-        throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "%s must not be NULL", argname)
+        throw ErrorReport(ERRCODE_NULL_VALUE_NOT_ALLOWED, "%s must not be NULL", argname)
             .Hint("Pass the session token that session_create or session_rotate returned.");
     int len = VARSIZE_ANY_EXHDR(id);
     const char *chars = VARDATA_ANY(id);
     if (len == 0)
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s must not be empty", argname);
+        throw ErrorReport(ERRCODE_INVALID_PARAMETER_VALUE, "%s must not be empty", argname);
     // What the id holds before how long it is: a cookie-octet is one ASCII byte, so once
     // every byte is one, bytes and characters are the same count, in every encoding.
     // Every server encoding keeps ASCII for ASCII: a byte of a multibyte character is
@@ -58,7 +58,8 @@ void ValidateId(const text *id, bool isnull, const char *argname) {
             continue;
         // Every byte before this one is ASCII: the position is the character's too.
         int position = i + 1;
-        Error error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is not a valid cookie value", argname);
+        ErrorReport error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is not a valid cookie value",
+                          argname);
         if (c >= 0x80)
             error.Detail("Character %d is not visible ASCII; a session id may hold visible ASCII "
                          "characters except '\"', ',', ';' and '\\' (RFC 6265 cookie-octet).",
@@ -71,10 +72,10 @@ void ValidateId(const text *id, bool isnull, const char *argname) {
                          "usable as a cookie value.");
     }
     if (len > kMaxIdLength)
-        throw Error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "%s is too long", argname)
+        throw ErrorReport(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "%s is too long", argname)
             .Detail("It has %d characters; a session id has at most %d.", len, kMaxIdLength);
     if (len < kMinIdLength)
-        throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "%s is too short", argname)
+        throw ErrorReport(ERRCODE_INVALID_PARAMETER_VALUE, "%s is too short", argname)
             .Detail("It has %d characters; a session id has at least %d.", len, kMinIdLength)
             .Hint("Omit the id to let session_create generate a 256-bit token.");
 }
@@ -114,8 +115,8 @@ void DigestToken(const char *token, int len, TokenDigest &out) {
         EVP_DigestFinal_ex(context, reinterpret_cast<unsigned char *>(VARDATA(out.varlena_bytes)),
                            &written) != 1 ||
         written != kDigestLength)
-        throw Error(ERRCODE_INTERNAL_ERROR,
-                    "could not compute the SHA-256 digest of a session id with OpenSSL");
+        throw ErrorReport(ERRCODE_INTERNAL_ERROR,
+                          "could not compute the SHA-256 digest of a session id with OpenSSL");
 }
 
 } // namespace pgsession

@@ -1077,8 +1077,8 @@ extern "C" void pgsession_cleanup_worker_main(Datum arg) {
 PGSESSION_FUNCTION(pgsession_cleanup_worker_state) {
     TupleDesc desc;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-        throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "function returning record called in "
-                                                   "context that cannot accept type record");
+        throw ErrorReport(ERRCODE_FEATURE_NOT_SUPPORTED, "function returning record called in "
+                                                         "context that cannot accept type record");
     constexpr int kColumns = 7;
     Datum values[kColumns];
     bool nulls[kColumns];

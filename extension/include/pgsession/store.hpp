@@ -10,6 +10,7 @@
 // frame here holds only trivially destructible objects.
 #pragma once
 
+#include "pgsession/boundary.hpp"
 #include "pgsession/fields.hpp"
 #include "pgsession/token.hpp"
 
@@ -29,12 +30,14 @@ struct FieldValues {
     bool isnull[kFieldCount];
     bool given[kFieldCount];
 };
+PGSESSION_LONGJMP_SAFE(FieldValues);
 
 // Expiry policy of a new session, in microseconds (absolute 0 = no absolute limit).
 struct Timeouts {
     int64 idle_us;
     int64 absolute_us;
 };
+PGSESSION_LONGJMP_SAFE(Timeouts);
 
 // Timeouts a save or an update may change.  A timeout that is not `given` keeps the
 // session's own (a new session's takes `defaults`).
@@ -43,6 +46,7 @@ struct TimeoutChange {
     bool absolute_given;
     Timeouts value; // the given timeouts, or the settings' where not given
 };
+PGSESSION_LONGJMP_SAFE(TimeoutChange);
 
 // Inserts a session; an expired session under the same key is replaced.  Returns false,
 // changing nothing, when a live session already has this key.  `generated` says the
@@ -95,6 +99,7 @@ struct CleanupBatchResult {
     int64 removed;     // expired rows deleted
     int64 rescheduled; // live rows whose cleanup_after moved up to their expiry
 };
+PGSESSION_LONGJMP_SAFE(CleanupBatchResult);
 
 // Runs cleanup batches of at most `batch_size` rows due at `now` in the current
 // transaction, at most `max_batches` of them (0: until a batch is not full): expired rows

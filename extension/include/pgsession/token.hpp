@@ -2,6 +2,8 @@
 // SHA-256 digest under which a session is stored (the token itself never is).
 #pragma once
 
+#include "pgsession/boundary.hpp"
+
 extern "C" {
 #include "postgres.h"
 }
@@ -26,15 +28,16 @@ struct TokenDigest {
         return PointerGetDatum(varlena_bytes);
     }
 };
+PGSESSION_LONGJMP_SAFE(TokenDigest);
 
 // Fills out with a new URL-safe token of kTokenLength characters (plus NUL) drawn from
-// PostgreSQL's strong random source.  Throws pgsession::Error if that source fails.
+// PostgreSQL's strong random source.  Throws pgsession::ErrorReport if that source fails.
 void GenerateToken(char (&out)[kTokenLength + 1]);
 
 // Checks that a session id given as argument `argname` is usable: not NULL, between
 // kMinIdLength and kMaxIdLength characters, each a cookie-octet of RFC 6265 (visible
 // ASCII but for the double quote, comma, semicolon and backslash: what a cookie value may
-// hold without quoting).  Throws pgsession::Error with the SQLSTATE a caller can act on.
+// hold without quoting).  Throws pgsession::ErrorReport with the SQLSTATE a caller can act on.
 // For ids an application supplies to session_create and session_save.  The text must
 // be detoasted.
 void ValidateId(const text *id, bool isnull, const char *argname);
