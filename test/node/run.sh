@@ -7,15 +7,14 @@
 #   bash test/node/run.sh
 #
 # Starts a cluster (as the `postgres` OS user when run as root), runs `npm ci` in
-# integrations/node, then `node --test`.  The tests get the cluster through the
-# environment: PGSESSION_TEST_DATABASE_URL (the extension in public),
+# integrations/node, then each test file under `node --test`.  The tests get the cluster
+# through the environment: PGSESSION_TEST_DATABASE_URL (the extension in public),
 # PGSESSION_TEST_SCHEMA_DATABASE_URL and PGSESSION_TEST_SCHEMA (the extension in a schema
 # whose name needs quoting), and PGSESSION_TEST_PG_CTL, a command to which the tests add
 # `stop`, `start` or `restart`.  The last line is "node: N passed, N failed".
 set -uo pipefail
 
 cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
 . test/lib/cluster.sh
 
 PASSED=0
