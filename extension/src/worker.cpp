@@ -18,7 +18,7 @@
 // RENAME / SET TABLESPACE do the same, CREATE DATABASE ... TEMPLATE with a ShareLock.  A
 // connecting backend takes a RowExclusiveLock on that object for its startup, which
 // conflicts with all of these (postinit.c).  So a worker tries that lock without
-// waiting before each batch (DatabaseLockFree): when another session holds or waits for
+// waiting before each batch (CwDatabaseLockFree): when another session holds or waits for
 // a conflicting lock it ends its run there, its committed batches done, and the command
 // has waited at most the rest of one batch (milliseconds).  It lets the lock go at
 // once: kept through a batch that waits for a table lock (up to lock_timeout), it would
@@ -55,8 +55,14 @@
 // DROP DATABASE waits for on PostgreSQL 15.
 //
 // Error boundary.  Everything here is C-style code holding only trivially destructible
-// objects.  The one call into C++ that may throw, CleanupBatch, goes through InvokeCpp,
-// so an exception arrives here as an ordinary ereport(ERROR).
+// objects (its types say so with PGSESSION_LONGJMP_SAFE).  The one call into C++ that may
+// throw, CleanupBatch, goes through InvokeCpp(CleanupBatch, now, batch_size), so an
+// exception arrives here as an ordinary ereport(ERROR).
+//
+// Layout.  Constants, types and the process-local state first; then a table of contents
+// of the static functions (all named Cw..., for cleanup worker); the entry points
+// (registration at preload, the launcher's and the worker's main functions, the SQL
+// function session_stats() reads); then the static functions in the order of the table.
 #include "pgsession/worker.hpp"
 #include "pgsession/boundary.hpp"
 #include "pgsession/settings.hpp"
@@ -155,7 +161,7 @@ enum class Outcome : int {
 
 // The commands that want a database to themselves: they hold or wait for a lock on the
 // database object that conflicts with the lock a connecting backend takes, and a run
-// stops (or is skipped) for them (see DatabaseLockFree).
+// stops (or is skipped) for them (see CwDatabaseLockFree).
 #define PGSESSION_EXCLUSIVE_COMMANDS                                                               \
     "DROP DATABASE, ALTER DATABASE ... RENAME or SET TABLESPACE, CREATE DATABASE ... TEMPLATE"
 constexpr const char *kWantedElsewhere =
@@ -166,37 +172,39 @@ constexpr const char *kStoppedForAnother =
 
 // What shared memory keeps about one database of pgsession.databases.
 struct DatabaseSlot {
-    bool in_use;
-    char name[NAMEDATALEN];
-    Oid oid;
-    bool running;    // a worker was started for it and has not finished
-    Outcome outcome; // of the last finished run
-    TimestampTz started_at;
-    TimestampTz finished_at;
-    int64 removed;       // by the last finished run
-    int64 batches;       // of the last finished run
-    int64 removed_total; // since the server started
-    char message[256];   // the error of a failed run
+    bool in_use;             // the slot belongs to the database named below
+    char name[NAMEDATALEN];  // the database's name as pgsession.databases lists it
+    Oid oid;                 // its OID when the launcher last looked it up
+    bool running;            // a worker was started for it and has not finished
+    Outcome outcome;         // of the last finished run
+    TimestampTz started_at;  // when the last run started (0: never)
+    TimestampTz finished_at; // when the last run finished (0: never)
+    int64 removed;           // by the last finished run
+    int64 batches;           // of the last finished run
+    int64 removed_total;     // since the server started
+    char message[256];       // why the last run failed, stopped or was skipped
 };
+PGSESSION_LONGJMP_SAFE(DatabaseSlot);
 
 // The worker's shared state, followed by slot_count + 1 DatabaseSlots: one per tracked
 // database, and a last one the launcher lends to each untracked database in turn.  Every
 // field is read and written under `mutex`, held only for plain copies (never across a
 // call that may ereport or wait).
 struct SharedState {
-    slock_t mutex;
-    bool launcher_registered; // the postmaster accepted the launcher at preload
-    pid_t launcher_pid;       // 0 when no launcher runs
-    TimestampTz launcher_exited_at;
-    uint64 launcher_generation; // one more at every launcher start
-    TimestampTz next_run_at;    // 0 when no run is scheduled (worker off)
+    slock_t mutex;                  // guards every field here and every slot
+    bool launcher_registered;       // the postmaster accepted the launcher at preload
+    pid_t launcher_pid;             // 0 when no launcher runs
+    TimestampTz launcher_exited_at; // when the last launcher exited (0: none has)
+    uint64 launcher_generation;     // one more at every launcher start
+    TimestampTz next_run_at;        // 0 when no run is scheduled (worker off)
     // The one worker that may run at any time: its PID (0: none) and slot.  It sets them
     // itself at start and clears them in its last exit callback, after its transaction
     // has been rolled back.
     pid_t worker_pid;
     int worker_slot;
-    int slot_count;
+    int slot_count; // tracked slots after this struct (the lent one comes after them)
 };
+PGSESSION_LONGJMP_SAFE(SharedState);
 
 // What the launcher hands a worker in bgw_extra.
 struct WorkerArgs {
@@ -205,13 +213,17 @@ struct WorkerArgs {
     uint64 launcher_generation; // of the launcher that started it
 };
 static_assert(sizeof(WorkerArgs) <= BGW_EXTRALEN, "WorkerArgs must fit in bgw_extra");
+PGSESSION_LONGJMP_SAFE(WorkerArgs);
 
+// Process-local state.  The shared state and its slots, once attached.
 SharedState *shared = nullptr;
 DatabaseSlot *slots = nullptr;
+// The hooks installed before ours, which ours call first.
 shmem_request_hook_type prev_shmem_request_hook = nullptr;
 shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
 // Set in the postmaster at preload, copied to shared memory when it is created.
 bool launcher_registered = false;
+// Tracked slots to allocate, from pgsession.databases at server start.
 int planned_slot_count = kMinSlots;
 
 // The worker the launcher is waiting for, so that it can stop it when told to exit.
@@ -229,6 +241,7 @@ struct Target {
     bool tracked;     // has a slot of its own
     Outcome previous; // not tracked: how its last run ended, as this launcher remembers
 };
+PGSESSION_LONGJMP_SAFE(Target);
 
 // How the last runs of untracked databases ended, so that a lasting condition is logged
 // once per launcher, not every run (TopMemoryContext).
@@ -236,112 +249,8 @@ struct Remembered {
     char name[NAMEDATALEN];
     Outcome outcome;
 };
-Remembered *untracked = nullptr;
+Remembered *untracked = nullptr; // untracked_count of them
 int untracked_count = 0;
-
-Size SharedSize(int slot_count) {
-    return add_size(MAXALIGN(sizeof(SharedState)), mul_size(slot_count + 1, sizeof(DatabaseSlot)));
-}
-
-void RequestSharedMemory() {
-    if (prev_shmem_request_hook)
-        prev_shmem_request_hook();
-    List *names = NIL;
-    char *problem = nullptr;
-    if (ParseDatabaseList(cleanup_databases, &names, &problem))
-        planned_slot_count = Max(kMinSlots, 2 * list_length(names));
-    RequestAddinShmemSpace(SharedSize(planned_slot_count));
-}
-
-void StartupSharedMemory() {
-    if (prev_shmem_startup_hook)
-        prev_shmem_startup_hook();
-    bool found;
-    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-    shared = static_cast<SharedState *>(
-        ShmemInitStruct("pgsession cleanup worker", SharedSize(planned_slot_count), &found));
-    if (!found) {
-        memset(shared, 0, SharedSize(planned_slot_count));
-        SpinLockInit(&shared->mutex);
-        shared->slot_count = planned_slot_count;
-        shared->launcher_registered = launcher_registered;
-    }
-    slots = reinterpret_cast<DatabaseSlot *>(reinterpret_cast<char *>(shared) +
-                                             MAXALIGN(sizeof(SharedState)));
-    LWLockRelease(AddinShmemInitLock);
-}
-
-// Shows the process under a clear name in pg_stat_activity.application_name (its
-// backend_type is the bgw_type).
-void SetApplicationName(const char *name) {
-    SetConfigOption("application_name", name, PGC_USERSET, PGC_S_SESSION);
-}
-
-void LogSettings(const char *what) {
-    ereport(LOG,
-            (errmsg("%s %s: pgsession.cleanup_worker = %s, pgsession.cleanup_interval = "
-                    "%ds, pgsession.databases = '%s', pgsession.cleanup_batch_size = %d",
-                    kLauncherType, what, cleanup_worker_enabled ? "on" : "off", cleanup_interval_s,
-                    cleanup_databases ? cleanup_databases : "", cleanup_batch_size)));
-}
-
-// Acts on what the signal handlers flagged: exit, pending interrupts (including
-// ProcSignalBarriers), a reload.
-void HandleLauncherInterrupts() {
-    if (ProcDiePending) {
-        // errfinish() checks for interrupts after a LOG: hold them, or the pending die()
-        // would turn this orderly exit into a FATAL.
-        HOLD_INTERRUPTS();
-        if (current_worker)
-            TerminateBackgroundWorker(current_worker);
-        ereport(LOG, (errmsg("%s shutting down", kLauncherType)));
-        proc_exit(1);
-    }
-    CHECK_FOR_INTERRUPTS();
-    if (ConfigReloadPending) {
-        ConfigReloadPending = false;
-        ProcessConfigFile(PGC_SIGHUP);
-        LogSettings("reloaded its settings");
-    }
-}
-
-// Sleeps until the latch is set or `timeout_ms` passes (-1: no timeout), then handles
-// interrupts.  Exits by itself if the postmaster dies.
-void LauncherWait(long timeout_ms) {
-    int events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (timeout_ms >= 0 ? WL_TIMEOUT : 0);
-    (void)WaitLatch(MyLatch, events, timeout_ms, PG_WAIT_EXTENSION);
-    ResetLatch(MyLatch);
-    HandleLauncherInterrupts();
-}
-
-// At the launcher's exit: no launcher, no next run.
-void ForgetLauncher(int, Datum) {
-    SpinLockAcquire(&shared->mutex);
-    shared->launcher_pid = 0;
-    shared->launcher_exited_at = GetCurrentTimestamp();
-    shared->next_run_at = 0;
-    SpinLockRelease(&shared->mutex);
-}
-
-void PublishNextRun(TimestampTz at) {
-    SpinLockAcquire(&shared->mutex);
-    shared->next_run_at = at;
-    SpinLockRelease(&shared->mutex);
-}
-
-// The databases of pgsession.databases (copied into the current memory context).  The
-// check hook keeps a malformed value out, so this only warns in theory.
-List *ListedDatabases() {
-    List *names = NIL;
-    char *problem = nullptr;
-    if (!ParseDatabaseList(cleanup_databases, &names, &problem)) {
-        ereport(WARNING,
-                (errmsg("pgsession.databases is not a valid list: \"%s\"", cleanup_databases),
-                 errdetail("%s", problem)));
-        return NIL;
-    }
-    return names;
-}
 
 // What pg_database says about one database.
 struct DatabaseRow {
@@ -349,618 +258,74 @@ struct DatabaseRow {
     bool allows_connections;
     Oid oid;
 };
-
-// Looks a database up by name in pg_database, a shared catalog the launcher can read
-// though it is connected to no database, with a fresh catalog snapshot.  Needs a
-// transaction.
-DatabaseRow LookUpDatabase(const char *name) {
-    DatabaseRow row = {false, false, InvalidOid};
-    ScanKeyData key;
-    ScanKeyInit(&key, Anum_pg_database_datname, BTEqualStrategyNumber, F_NAMEEQ,
-                CStringGetDatum(name));
-    InvalidateCatalogSnapshot();
-    Relation rel = table_open(DatabaseRelationId, AccessShareLock);
-    TableScanDesc scan = table_beginscan_catalog(rel, 1, &key);
-    HeapTuple tuple = heap_getnext(scan, ForwardScanDirection);
-    if (tuple != nullptr) {
-        Form_pg_database db = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple));
-        row = {true, db->datallowconn, db->oid};
-    }
-    table_endscan(scan);
-    table_close(rel, AccessShareLock);
-    return row;
-}
-
-// Looks every target up in pg_database at the start of a run (for the slots; each is
-// looked up again just before its worker starts).
-void ResolveTargets(Target *targets, int count) {
-    MemoryContext run_context = CurrentMemoryContext;
-    StartTransactionCommand();
-    for (int i = 0; i < count; i++)
-        targets[i].oid = LookUpDatabase(targets[i].name).oid;
-    CommitTransactionCommand();
-    MemoryContextSwitchTo(run_context);
-}
-
-// Tries, without waiting, the lock on the database object that a connecting backend
-// takes (RowExclusiveLock, see the banner), and lets it go at once.  False when another
-// session holds or waits for a lock that conflicts with it: a DROP DATABASE, ALTER
-// DATABASE ... RENAME / SET TABLESPACE or CREATE DATABASE ... TEMPLATE of that database.
-// Needs a transaction.
-bool DatabaseLockFree(Oid database) {
-    LOCKTAG tag;
-    SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, database, 0);
-    if (LockAcquire(&tag, RowExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
-        return false;
-    LockRelease(&tag, RowExclusiveLock, false);
-    return true;
-}
-
-// Gives every target a slot of shared memory: the one it had, else a free one, else
-// (not tracked) the lent last one.  Slots of databases no longer listed are freed first.
-void AssignSlots(Target *targets, int count) {
-    SpinLockAcquire(&shared->mutex);
-    int slot_count = shared->slot_count;
-    for (int s = 0; s < slot_count; s++) {
-        bool listed = false;
-        for (int i = 0; i < count && !listed; i++)
-            listed = strcmp(slots[s].name, targets[i].name) == 0;
-        if (slots[s].in_use && !listed)
-            memset(&slots[s], 0, sizeof(DatabaseSlot));
-    }
-    for (int i = 0; i < count; i++) {
-        targets[i].slot = -1;
-        int free_slot = -1;
-        for (int s = 0; s < slot_count && targets[i].slot < 0; s++) {
-            if (slots[s].in_use && strcmp(slots[s].name, targets[i].name) == 0)
-                targets[i].slot = s;
-            else if (!slots[s].in_use && free_slot < 0)
-                free_slot = s;
-        }
-        if (targets[i].slot < 0 && free_slot >= 0) {
-            DatabaseSlot &slot = slots[free_slot];
-            slot.in_use = true;
-            strlcpy(slot.name, targets[i].name, sizeof(slot.name));
-            targets[i].slot = free_slot;
-        }
-        targets[i].tracked = targets[i].slot >= 0;
-        if (targets[i].tracked)
-            slots[targets[i].slot].oid = targets[i].oid;
-        else
-            targets[i].slot = slot_count;
-    }
-    SpinLockRelease(&shared->mutex);
-
-    for (int i = 0; i < count; i++) {
-        targets[i].previous = Outcome::kNone;
-        for (int r = 0; r < untracked_count && !targets[i].tracked; r++)
-            if (strcmp(untracked[r].name, targets[i].name) == 0)
-                targets[i].previous = untracked[r].outcome;
-    }
-}
-
-// Lends the last slot to an untracked target for its run, with the outcome of its
-// previous run.
-void LendSlot(const Target &target) {
-    SpinLockAcquire(&shared->mutex);
-    DatabaseSlot &slot = slots[target.slot];
-    memset(&slot, 0, sizeof(DatabaseSlot));
-    slot.in_use = true;
-    strlcpy(slot.name, target.name, sizeof(slot.name));
-    slot.oid = target.oid;
-    slot.outcome = target.previous;
-    SpinLockRelease(&shared->mutex);
-}
-
-Outcome SlotOutcome(int slot) {
-    SpinLockAcquire(&shared->mutex);
-    Outcome outcome = slots[slot].outcome;
-    SpinLockRelease(&shared->mutex);
-    return outcome;
-}
-
-// Keeps the outcomes of this run's untracked targets for the next run.
-void RememberUntracked(const Target *targets, int count) {
-    int n = 0;
-    for (int i = 0; i < count; i++)
-        n += targets[i].tracked ? 0 : 1;
-    Remembered *kept = n == 0 ? nullptr
-                              : static_cast<Remembered *>(MemoryContextAllocZero(
-                                    TopMemoryContext, sizeof(Remembered) * n));
-    n = 0;
-    for (int i = 0; i < count; i++) {
-        if (targets[i].tracked)
-            continue;
-        strlcpy(kept[n].name, targets[i].name, NAMEDATALEN);
-        kept[n++].outcome = targets[i].previous;
-    }
-    if (untracked)
-        pfree(untracked);
-    untracked = kept;
-    untracked_count = n;
-}
-
-// Records how a run of the database in `slot` ended and returns how the previous one had
-// ended, so that a lasting condition is logged once, not every run.
-Outcome FinishRun(int slot, Outcome outcome, int64 removed, int64 batches, const char *message) {
-    SpinLockAcquire(&shared->mutex);
-    DatabaseSlot &s = slots[slot];
-    Outcome previous = s.outcome;
-    s.running = false;
-    s.outcome = outcome;
-    s.finished_at = GetCurrentTimestamp();
-    s.removed = removed;
-    s.batches = batches;
-    s.removed_total += removed;
-    strlcpy(s.message, message ? message : "", sizeof(s.message));
-    SpinLockRelease(&shared->mutex);
-    return previous;
-}
-
-void MarkRunning(int slot) {
-    SpinLockAcquire(&shared->mutex);
-    slots[slot].running = true;
-    slots[slot].started_at = GetCurrentTimestamp();
-    SpinLockRelease(&shared->mutex);
-}
-
-bool StillRunning(int slot) {
-    SpinLockAcquire(&shared->mutex);
-    bool running = slots[slot].running;
-    SpinLockRelease(&shared->mutex);
-    return running;
-}
-
-// Runs marked as started whose worker is gone (a previous launcher exited during them)
-// are reported as failed.
-void ForgetStaleRuns() {
-    TimestampTz now = GetCurrentTimestamp();
-    SpinLockAcquire(&shared->mutex);
-    for (int s = 0; s <= shared->slot_count; s++) {
-        DatabaseSlot &slot = slots[s];
-        if (!slot.running || (shared->worker_pid != 0 && shared->worker_slot == s))
-            continue;
-        slot.running = false;
-        slot.outcome = Outcome::kFailed;
-        slot.finished_at = now;
-        slot.removed = 0;
-        slot.batches = 0;
-        strlcpy(slot.message, "the launcher exited during the run", sizeof(slot.message));
-    }
-    SpinLockRelease(&shared->mutex);
-}
-
-// Waits until no worker runs: one started by a previous launcher may still be finishing
-// its batch (or be stopped), and two workers must never clean at the same time.
-void WaitForPreviousWorker(const char *dbname) {
-    bool waited = false;
-    for (;;) {
-        SpinLockAcquire(&shared->mutex);
-        pid_t pid = shared->worker_pid;
-        SpinLockRelease(&shared->mutex);
-        if (pid == 0)
-            break;
-        if (kill(pid, 0) != 0 && errno == ESRCH) {
-            // Gone without its exit callback: only a crash does that, and then the
-            // postmaster reinitializes shared memory anyway.
-            SpinLockAcquire(&shared->mutex);
-            if (shared->worker_pid == pid)
-                shared->worker_pid = 0;
-            SpinLockRelease(&shared->mutex);
-            continue;
-        }
-        if (!waited)
-            ereport(LOG, (errmsg("%s: waiting for the previous worker (PID %d) to exit before "
-                                 "starting the worker for database \"%s\"",
-                                 kLauncherType, (int)pid, dbname)));
-        waited = true;
-        LauncherWait(100);
-    }
-    if (waited)
-        ForgetStaleRuns();
-}
-
-// Describes one of our background workers.  Both kinds connect (the launcher to no
-// database: that lets it read pg_database and receive ProcSignalBarriers), and both
-// start only once recovery has finished, which keeps them off hot standbys until a
-// promotion.
-void DescribeWorker(BackgroundWorker &worker, const char *function, const char *type,
-                    int restart_seconds) {
-    memset(&worker, 0, sizeof(worker));
-    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    worker.bgw_restart_time = restart_seconds;
-    strlcpy(worker.bgw_library_name, "pgsession", BGW_MAXLEN);
-    strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
-    strlcpy(worker.bgw_name, type, BGW_MAXLEN);
-    strlcpy(worker.bgw_type, type, BGW_MAXLEN);
-}
-
-// Keeps the OID a target was found under (the slot is looked up by OID).
-void SetTargetOid(Target &target, Oid oid) {
-    target.oid = oid;
-    SpinLockAcquire(&shared->mutex);
-    slots[target.slot].oid = oid;
-    SpinLockRelease(&shared->mutex);
-}
+PGSESSION_LONGJMP_SAFE(DatabaseRow);
 
 // What the launcher finds just before it starts a target's worker.
 enum class Recheck { kReady, kGone, kNoConnection, kBusy };
 
-// Looks a target up again just before its worker would start: the run resolved the list
-// at its start, and since then a database may have been dropped (a worker connecting to
-// its old OID dies with FATAL), created, or be wanted to itself by another session (a
-// worker would wait for that session in its connection, and stand in its way after).
-Recheck RecheckTarget(Target &target) {
-    MemoryContext run_context = CurrentMemoryContext;
-    StartTransactionCommand();
-    Recheck result = Recheck::kReady;
-    DatabaseRow row = LookUpDatabase(target.name);
-    if (!row.exists) {
-        result = Recheck::kGone;
-    } else if (!DatabaseLockFree(row.oid)) {
-        result = Recheck::kBusy;
-    } else {
-        // A drop or rename that committed between the lookup and the lock shows now.
-        // (One that starts after the lock makes the worker's connection fail: see
-        // RunWorker.)
-        AcceptInvalidationMessages();
-        DatabaseRow again = LookUpDatabase(target.name);
-        if (!again.exists || again.oid != row.oid)
-            result = Recheck::kGone;
-        else if (!again.allows_connections)
-            result = Recheck::kNoConnection;
-    }
-    CommitTransactionCommand();
-    MemoryContextSwitchTo(run_context);
-    if (row.exists && row.oid != target.oid)
-        SetTargetOid(target, row.oid);
-    return result;
-}
+// Table of contents: every static function of this file, in the order they are
+// defined below the entry points.
 
-// How the database of a worker that exited without reporting stands: gone (dropped or
-// renamed), busy (another session has it to itself: DROP DATABASE ... WITH (FORCE)
-// terminates the worker before its drop commits), or neither (kReady).  The lock check
-// comes first: a drop that has committed by then shows in the lookup.
-Recheck RecheckAfterWorker(const Target &target) {
-    MemoryContext run_context = CurrentMemoryContext;
-    StartTransactionCommand();
-    Recheck result = Recheck::kBusy;
-    if (DatabaseLockFree(target.oid)) {
-        AcceptInvalidationMessages();
-        DatabaseRow row = LookUpDatabase(target.name);
-        result = !row.exists || row.oid != target.oid ? Recheck::kGone : Recheck::kReady;
-    }
-    CommitTransactionCommand();
-    MemoryContextSwitchTo(run_context);
-    return result;
-}
+// Registration and shared memory (postmaster, at preload and start).
+void CwDescribeWorker(BackgroundWorker &worker, const char *function, const char *type,
+                      int restart_seconds);
+bool CwLauncherRegistered();
+void CwRequestSharedMemory();
+void CwStartupSharedMemory();
+Size CwSharedSize(int slot_count);
 
-// Starts the worker for one database and waits until it has exited.
-void RunWorker(const Target &target) {
-    WaitForPreviousWorker(target.name);
+// The launcher: its loop's helpers, then one run over the listed databases.
+void CwHandleLauncherInterrupts();
+void CwLauncherWait(long timeout_ms);
+void CwLogSettings(const char *what);
+void CwSetApplicationName(const char *name);
+void CwForgetLauncher(int, Datum);
+void CwPublishNextRun(TimestampTz at);
+void CwRunAllDatabases();
+List *CwListedDatabases();
+void CwResolveTargets(Target *targets, int count);
+void CwAssignSlots(Target *targets, int count);
+void CwLendSlot(const Target &target);
+Recheck CwRecheckTarget(Target &target);
+DatabaseRow CwLookUpDatabase(const char *name);
+bool CwDatabaseLockFree(Oid database);
+void CwSetTargetOid(Target &target, Oid oid);
+void CwLogSkipped(const Target &target, Outcome outcome, const char *why, const char *hint);
+void CwRunWorker(const Target &target);
+void CwWaitForPreviousWorker(const char *dbname);
+void CwForgetStaleRuns();
+Recheck CwRecheckAfterWorker(const Target &target);
+Outcome CwSlotOutcome(int slot);
+void CwRememberUntracked(const Target *targets, int count);
 
-    BackgroundWorker worker;
-    DescribeWorker(worker, "pgsession_cleanup_worker_main", kWorkerType, BGW_NEVER_RESTART);
-    snprintf(worker.bgw_name, BGW_MAXLEN, "%s for database %s", kWorkerType, target.name);
-    worker.bgw_main_arg = Int32GetDatum(target.slot);
-    WorkerArgs args = {target.oid, cleanup_batch_size, launcher_generation};
-    memcpy(worker.bgw_extra, &args, sizeof(args));
-    worker.bgw_notify_pid = MyProcPid;
+// A database's slot: how its runs went (launcher and worker).
+Outcome CwFinishRun(int slot, Outcome outcome, int64 removed, int64 batches, const char *message);
+void CwMarkRunning(int slot);
+bool CwStillRunning(int slot);
 
-    MarkRunning(target.slot);
-    current_slot = target.slot;
-    BackgroundWorkerHandle *handle;
-    if (!RegisterDynamicBackgroundWorker(&worker, &handle)) {
-        current_slot = -1;
-        FinishRun(target.slot, Outcome::kFailed, 0, 0, "could not start a worker");
-        ereport(WARNING, (errmsg("%s could not start a worker for database \"%s\"", kLauncherType,
-                                 target.name),
-                          errhint("Raise max_worker_processes; the next run will try again.")));
-        return;
-    }
-    // The postmaster sets our latch when the worker starts and when it stops.
-    current_worker = handle;
-    for (;;) {
-        pid_t pid;
-        BgwHandleStatus status = GetBackgroundWorkerPid(handle, &pid);
-        if (status == BGWH_STOPPED)
-            break;
-        if (status == BGWH_POSTMASTER_DIED)
-            proc_exit(1);
-        LauncherWait(1000);
-    }
-    current_worker = nullptr;
-    current_slot = -1;
-    pfree(handle);
+// The worker: one run over its database.
+void CwPinWorkerSettings(int batch_size);
+void CwReleaseWorkerClaim(int, Datum);
+void CwCleanupDatabase(int slot, int batch_size);
 
-    // A worker that ends without reporting died (FATAL at connection, SIGTERM, ...); the
-    // server log has its reason.  DROP DATABASE ... WITH (FORCE) terminates it, and a DROP
-    // that starts between RecheckTarget and the worker's connection makes its connection
-    // fail: that is a dropped database, not a failed run.
-    if (!StillRunning(target.slot))
-        return;
-    switch (RecheckAfterWorker(target)) {
-    case Recheck::kGone:
-        FinishRun(target.slot, Outcome::kNoDatabase, 0, 0, "it was dropped during the run");
-        ereport(LOG, (errmsg("%s: database \"%s\" was dropped during its run", kLauncherType,
-                             target.name)));
-        break;
-    case Recheck::kBusy:
-        FinishRun(target.slot, Outcome::kStopped, 0, 0, kStoppedForAnother);
-        ereport(LOG, (errmsg("%s: the worker for database \"%s\" exited during its run: %s",
-                             kLauncherType, target.name, kWantedElsewhere)));
-        break;
-    default:
-        FinishRun(target.slot, Outcome::kFailed, 0, 0, "the worker exited before finishing");
-        ereport(LOG, (errmsg("%s: the worker for database \"%s\" exited before finishing "
-                             "its run; the next run will try again",
-                             kLauncherType, target.name)));
-        break;
-    }
-}
-
-// Logs that a listed database is skipped, at LOG the first time in a row and at DEBUG1
-// after that.
-void LogSkipped(const Target &target, Outcome outcome, const char *why, const char *hint) {
-    Outcome previous = FinishRun(target.slot, outcome, 0, 0, why);
-    ereport(previous == outcome ? DEBUG1 : LOG,
-            (errmsg("%s: skipping database \"%s\": %s", kLauncherType, target.name, why),
-             errhint("%s", hint)));
-}
-
-// One run: every database of pgsession.databases, one after the other, until a reload
-// turns the worker off.  Allocates in the current (per-run) memory context.
-void RunAllDatabases() {
-    List *names = ListedDatabases();
-    int count = list_length(names);
-    if (count == 0)
-        return;
-    Target *targets = static_cast<Target *>(palloc0(sizeof(Target) * count));
-    for (int i = 0; i < count; i++)
-        targets[i].name = static_cast<char *>(list_nth(names, i));
-    ResolveTargets(targets, count);
-    AssignSlots(targets, count);
-
-    for (int i = 0; i < count; i++) {
-        HandleLauncherInterrupts();
-        if (!cleanup_worker_enabled)
-            break;
-        if (!targets[i].tracked)
-            LendSlot(targets[i]);
-        switch (RecheckTarget(targets[i])) {
-        case Recheck::kGone:
-            LogSkipped(targets[i], Outcome::kNoDatabase, "it does not exist",
-                       "Create it or remove it from pgsession.databases.");
-            break;
-        case Recheck::kNoConnection:
-            LogSkipped(targets[i], Outcome::kNoConnection, "it does not allow connections",
-                       "Remove it from pgsession.databases.");
-            break;
-        case Recheck::kBusy:
-            LogSkipped(targets[i], Outcome::kBusy, kWantedElsewhere, "The next run tries again.");
-            break;
-        case Recheck::kReady:
-            RunWorker(targets[i]);
-            break;
-        }
-        if (!targets[i].tracked)
-            targets[i].previous = SlotOutcome(targets[i].slot);
-    }
-    RememberUntracked(targets, count);
-}
-
-// Runs one batch in the current transaction through the error boundary: a C++
-// exception from the store becomes an ereport(ERROR) here.
-struct BatchCall {
-    TimestampTz now;
-    int batch_size;
-    CleanupBatchResult result;
-};
-BatchCall batch_call;
-
-Datum BatchBody(FunctionCallInfo) {
-    batch_call.result = CleanupBatch(batch_call.now, batch_call.batch_size);
-    return (Datum)0;
-}
-
-CleanupBatchResult RunBatch(TimestampTz now, int batch_size) {
-    batch_call.now = now;
-    batch_call.batch_size = batch_size;
-    InvokeCpp(BatchBody, nullptr);
-    return batch_call.result;
-}
-
-// Removes the expired sessions of the database this worker is connected to, in batches
-// of `batch_size`.
-void CleanupDatabase(int slot, int batch_size) {
-    char dbname[NAMEDATALEN];
-
-    SetCurrentStatementStartTimestamp();
-    StartTransactionCommand();
-    bool installed = OidIsValid(get_extension_oid("pgsession", true));
-    char *name = get_database_name(MyDatabaseId);
-    strlcpy(dbname, name ? name : "?", sizeof(dbname));
-    CommitTransactionCommand();
-
-    if (!installed) {
-        const char *why = "the pgsession extension is not installed there";
-        Outcome previous = FinishRun(slot, Outcome::kNoExtension, 0, 0, why);
-        ereport(previous == Outcome::kNoExtension ? DEBUG1 : LOG,
-                (errmsg("%s: skipping database \"%s\": %s", kWorkerType, dbname, why),
-                 errhint("Run CREATE EXTENSION pgsession there, or remove the database from "
-                         "pgsession.databases.")));
-        return;
-    }
-
-    // Every batch removes what was due when the run started, so a run always ends.
-    TimestampTz now = GetCurrentTimestamp();
-    volatile int64 removed = 0;
-    volatile int64 batches = 0;
-    volatile bool failed = false;
-    volatile bool stopped = false;
-    char message[256];
-    message[0] = '\0';
-    instr_time started;
-    INSTR_TIME_SET_CURRENT(started);
-
-    PG_TRY();
-    {
-        for (;;) {
-            CHECK_FOR_INTERRUPTS();
-            // Nobody would see the outcome, and a new server may be starting over the
-            // same data directory: stop within one batch.
-            if (!PostmasterIsAlive())
-                proc_exit(1);
-            SetCurrentStatementStartTimestamp();
-            StartTransactionCommand();
-            // Leave when a DROP DATABASE (or the like) waits for this database: it gives
-            // up after 5 s, and signals only autovacuum (see the banner).
-            if (!DatabaseLockFree(MyDatabaseId)) {
-                CommitTransactionCommand();
-                stopped = true;
-                break;
-            }
-            PushActiveSnapshot(GetTransactionSnapshot());
-            pgstat_report_activity(STATE_RUNNING, "pgsession cleanup batch");
-            enable_timeout_after(STATEMENT_TIMEOUT, kWorkerStatementTimeoutMs);
-            CleanupBatchResult batch = RunBatch(now, batch_size);
-            disable_timeout(STATEMENT_TIMEOUT, false);
-            PopActiveSnapshot();
-            CommitTransactionCommand();
-            batches = batches + 1;
-            removed = removed + batch.removed;
-            if (batch.examined < batch_size)
-                break;
-        }
-    }
-    PG_CATCH();
-    {
-        // Log the error as it is, roll the open batch back, and record the failure; the
-        // launcher's next run tries again.  Committed batches stay done.
-        disable_timeout(STATEMENT_TIMEOUT, false);
-        EmitErrorReport();
-        MemoryContextSwitchTo(TopMemoryContext);
-        ErrorData *error = CopyErrorData();
-        FlushErrorState();
-        AbortOutOfAnyTransaction();
-        strlcpy(message, error->message ? error->message : "unknown error", sizeof(message));
-        FreeErrorData(error);
-        failed = true;
-    }
-    PG_END_TRY();
-    pgstat_report_activity(STATE_IDLE, nullptr);
-    pgstat_report_stat(true);
-
-    instr_time elapsed;
-    INSTR_TIME_SET_CURRENT(elapsed);
-    INSTR_TIME_SUBTRACT(elapsed, started);
-    double ms = INSTR_TIME_GET_MILLISEC(elapsed);
-    if (failed) {
-        FinishRun(slot, Outcome::kFailed, removed, batches, message);
-        ereport(LOG, (errmsg("%s: cleanup of database \"%s\" failed after %lld batches "
-                             "(%lld expired sessions removed, %.1f ms); the next run will try "
-                             "again",
-                             kWorkerType, dbname, (long long)batches, (long long)removed, ms)));
-        return;
-    }
-    if (stopped) {
-        FinishRun(slot, Outcome::kStopped, removed, batches, kStoppedForAnother);
-        ereport(LOG, (errmsg("%s: stopping the run in database \"%s\" after %lld batch%s (%lld "
-                             "expired sessions removed, %.1f ms): %s",
-                             kWorkerType, dbname, (long long)batches, batches == 1 ? "" : "es",
-                             (long long)removed, ms, kWantedElsewhere)));
-        return;
-    }
-    FinishRun(slot, Outcome::kOk, removed, batches, nullptr);
-    ereport(removed > 0 ? LOG : DEBUG1,
-            (errmsg("%s: removed %lld expired sessions from database \"%s\" in %lld batch%s "
-                    "(%.1f ms)",
-                    kWorkerType, (long long)removed, dbname, (long long)batches,
-                    batches == 1 ? "" : "es", ms)));
-}
-
-// The worker's last exit callback (after the rollback of its transaction and the release
-// of its locks): from now on another worker may start.
-void ReleaseWorkerClaim(int, Datum) {
-    SpinLockAcquire(&shared->mutex);
-    if (shared->worker_pid == MyProcPid)
-        shared->worker_pid = 0;
-    SpinLockRelease(&shared->mutex);
-}
-
-// Pins what the worker's transactions need (see kPinnedSettings), above any source a
-// database or role setting can have; and the server's batch size, which the launcher
-// passed, for anything that reads the setting.
-void PinWorkerSettings(int batch_size) {
-    for (const PinnedSetting &setting : kPinnedSettings)
-        SetConfigOption(setting.name, setting.value, PGC_SUSET, PGC_S_OVERRIDE);
-    char value[16];
-    snprintf(value, sizeof(value), "%d", batch_size);
-    SetConfigOption("pgsession.cleanup_batch_size", value, PGC_SUSET, PGC_S_OVERRIDE);
-}
-
-const char *OutcomeText(const DatabaseSlot &slot) {
-    if (slot.running)
-        return "running";
-    switch (slot.outcome) {
-    case Outcome::kNone:
-        return "waiting for its first run";
-    case Outcome::kOk:
-        return "ok";
-    case Outcome::kFailed:
-        return psprintf("failed: %s", slot.message);
-    case Outcome::kStopped:
-        return psprintf("stopped: %s", slot.message);
-    case Outcome::kNoExtension:
-    case Outcome::kNoDatabase:
-    case Outcome::kNoConnection:
-    case Outcome::kBusy:
-        return psprintf("skipped: %s", slot.message);
-    }
-    return nullptr;
-}
-
-// Whether the current database is in pgsession.databases (as this backend last read it).
-bool CurrentDatabaseListed() {
-    char *name = get_database_name(MyDatabaseId);
-    List *names = NIL;
-    char *problem = nullptr;
-    bool listed = false;
-    if (name && ParseDatabaseList(cleanup_databases, &names, &problem)) {
-        ListCell *cell;
-        foreach (cell, names)
-            listed = listed || strcmp(static_cast<char *>(lfirst(cell)), name) == 0;
-    }
-    return listed;
-}
-
-// Whether the postmaster accepted the launcher: RegisterBackgroundWorker() only logs
-// when it refuses one (max_worker_processes reached).
-bool LauncherRegistered() {
-    // ilist.h's iteration macros do not compile as C++.
-    for (slist_node *node = BackgroundWorkerList.head.next; node != nullptr; node = node->next) {
-        const RegisteredBgWorker *rw = reinterpret_cast<const RegisteredBgWorker *>(
-            reinterpret_cast<char *>(node) - offsetof(RegisteredBgWorker, rw_lnode));
-        if (strcmp(rw->rw_worker.bgw_library_name, "pgsession") == 0 &&
-            strcmp(rw->rw_worker.bgw_function_name, "pgsession_launcher_main") == 0)
-            return true;
-    }
-    return false;
-}
+// pgsession.cleanup_worker_state().
+bool CwCurrentDatabaseListed();
+const char *CwOutcomeText(const DatabaseSlot &slot);
 
 } // namespace
 
+// ---- Entry points.
+
 void RegisterCleanupWorker() {
     prev_shmem_request_hook = shmem_request_hook;
-    shmem_request_hook = RequestSharedMemory;
+    shmem_request_hook = CwRequestSharedMemory;
     prev_shmem_startup_hook = shmem_startup_hook;
-    shmem_startup_hook = StartupSharedMemory;
+    shmem_startup_hook = CwStartupSharedMemory;
 
     BackgroundWorker launcher;
-    DescribeWorker(launcher, "pgsession_launcher_main", kLauncherType, kLauncherRestartSeconds);
+    CwDescribeWorker(launcher, "pgsession_launcher_main", kLauncherType, kLauncherRestartSeconds);
     RegisterBackgroundWorker(&launcher);
-    launcher_registered = LauncherRegistered();
+    launcher_registered = CwLauncherRegistered();
 }
 
 } // namespace pgsession
@@ -976,7 +341,7 @@ extern "C" void pgsession_launcher_main(Datum) {
     pqsignal(SIGINT, SIG_IGN);
     BackgroundWorkerUnblockSignals();
     BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
-    SetApplicationName(kLauncherType);
+    CwSetApplicationName(kLauncherType);
 
     // A new generation: a worker that an earlier launcher asked for and that starts only
     // now will not run.
@@ -984,9 +349,9 @@ extern "C" void pgsession_launcher_main(Datum) {
     shared->launcher_pid = MyProcPid;
     launcher_generation = ++shared->launcher_generation;
     SpinLockRelease(&shared->mutex);
-    before_shmem_exit(ForgetLauncher, 0);
-    ForgetStaleRuns();
-    LogSettings("started");
+    before_shmem_exit(CwForgetLauncher, 0);
+    CwForgetStaleRuns();
+    CwLogSettings("started");
 
     // Everything a run allocates goes here and is freed at the start of the next run.
     MemoryContext run_context =
@@ -994,17 +359,17 @@ extern "C" void pgsession_launcher_main(Datum) {
     bool ran = false;
     TimestampTz last_start = 0;
     for (;;) {
-        HandleLauncherInterrupts();
+        CwHandleLauncherInterrupts();
         TimestampTz now = GetCurrentTimestamp();
         if (!cleanup_worker_enabled) {
-            PublishNextRun(0);
-            LauncherWait(-1);
+            CwPublishNextRun(0);
+            CwLauncherWait(-1);
             continue;
         }
         TimestampTz next = ran ? last_start + int64(cleanup_interval_s) * USECS_PER_SEC : now;
-        PublishNextRun(next);
+        CwPublishNextRun(next);
         if (now < next) {
-            LauncherWait((next - now + 999) / 1000);
+            CwLauncherWait((next - now + 999) / 1000);
             continue;
         }
 
@@ -1013,7 +378,7 @@ extern "C" void pgsession_launcher_main(Datum) {
         MemoryContextReset(run_context);
         MemoryContextSwitchTo(run_context);
         PG_TRY();
-        { RunAllDatabases(); }
+        { CwRunAllDatabases(); }
         PG_CATCH();
         {
             // An error of the launcher's own (reading pg_database, ...): log it, release
@@ -1025,9 +390,9 @@ extern "C" void pgsession_launcher_main(Datum) {
             ConditionVariableCancelSleep();
             pgstat_report_wait_end();
             AbortOutOfAnyTransaction();
-            if (current_slot >= 0 && StillRunning(current_slot))
-                FinishRun(current_slot, Outcome::kFailed, 0, 0,
-                          "the launcher failed during the run");
+            if (current_slot >= 0 && CwStillRunning(current_slot))
+                CwFinishRun(current_slot, Outcome::kFailed, 0, 0,
+                            "the launcher failed during the run");
             current_slot = -1;
             current_worker = nullptr;
         }
@@ -1060,14 +425,14 @@ extern "C" void pgsession_cleanup_worker_main(Datum arg) {
                                         : "the launcher that started it has exited")));
         proc_exit(0);
     }
-    on_shmem_exit(ReleaseWorkerClaim, 0);
+    on_shmem_exit(CwReleaseWorkerClaim, 0);
 
     // FATAL (and no restart: BGW_NEVER_RESTART) if the database was dropped meanwhile.
     BackgroundWorkerInitializeConnectionByOid(args.database, InvalidOid, 0);
-    SetApplicationName(kWorkerType);
-    PinWorkerSettings(args.batch_size);
+    CwSetApplicationName(kWorkerType);
+    CwPinWorkerSettings(args.batch_size);
 
-    CleanupDatabase(slot, args.batch_size);
+    CwCleanupDatabase(slot, args.batch_size);
     proc_exit(0);
 }
 
@@ -1109,7 +474,7 @@ PGSESSION_FUNCTION(pgsession_cleanup_worker_state) {
             }
         }
         SpinLockRelease(&shared->mutex);
-        bool listed = CurrentDatabaseListed();
+        bool listed = CwCurrentDatabaseListed();
         bool worker_running =
             found && slot.running && state.worker_pid != 0 && state.worker_slot == found_index;
 
@@ -1155,7 +520,7 @@ PGSESSION_FUNCTION(pgsession_cleanup_worker_state) {
         else if (!cleanup_worker_enabled)
             result = "no worker: pgsession.cleanup_worker is off";
         else if (found)
-            result = OutcomeText(slot);
+            result = CwOutcomeText(slot);
         else if (used >= state.slot_count)
             result = psprintf("not tracked: pgsession.databases lists more databases than the %d "
                               "whose state shared memory keeps (sized at server start); the "
@@ -1173,3 +538,698 @@ PGSESSION_FUNCTION(pgsession_cleanup_worker_state) {
     }
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
+
+namespace pgsession {
+namespace {
+
+// ---- Registration and shared memory (postmaster, at preload and start).
+
+// Describes one of our background workers.  Both kinds connect (the launcher to no
+// database: that lets it read pg_database and receive ProcSignalBarriers), and both
+// start only once recovery has finished, which keeps them off hot standbys until a
+// promotion.
+void CwDescribeWorker(BackgroundWorker &worker, const char *function, const char *type,
+                      int restart_seconds) {
+    memset(&worker, 0, sizeof(worker));
+    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    worker.bgw_restart_time = restart_seconds;
+    strlcpy(worker.bgw_library_name, "pgsession", BGW_MAXLEN);
+    strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
+    strlcpy(worker.bgw_name, type, BGW_MAXLEN);
+    strlcpy(worker.bgw_type, type, BGW_MAXLEN);
+}
+
+// Whether the postmaster accepted the launcher: RegisterBackgroundWorker() only logs
+// when it refuses one (max_worker_processes reached).
+bool CwLauncherRegistered() {
+    // ilist.h's iteration macros do not compile as C++.
+    for (slist_node *node = BackgroundWorkerList.head.next; node != nullptr; node = node->next) {
+        const RegisteredBgWorker *rw = reinterpret_cast<const RegisteredBgWorker *>(
+            reinterpret_cast<char *>(node) - offsetof(RegisteredBgWorker, rw_lnode));
+        if (strcmp(rw->rw_worker.bgw_library_name, "pgsession") == 0 &&
+            strcmp(rw->rw_worker.bgw_function_name, "pgsession_launcher_main") == 0)
+            return true;
+    }
+    return false;
+}
+
+void CwRequestSharedMemory() {
+    if (prev_shmem_request_hook)
+        prev_shmem_request_hook();
+    List *names = NIL;
+    char *problem = nullptr;
+    if (ParseDatabaseList(cleanup_databases, &names, &problem))
+        planned_slot_count = Max(kMinSlots, 2 * list_length(names));
+    RequestAddinShmemSpace(CwSharedSize(planned_slot_count));
+}
+
+void CwStartupSharedMemory() {
+    if (prev_shmem_startup_hook)
+        prev_shmem_startup_hook();
+    bool found;
+    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+    shared = static_cast<SharedState *>(
+        ShmemInitStruct("pgsession cleanup worker", CwSharedSize(planned_slot_count), &found));
+    if (!found) {
+        memset(shared, 0, CwSharedSize(planned_slot_count));
+        SpinLockInit(&shared->mutex);
+        shared->slot_count = planned_slot_count;
+        shared->launcher_registered = launcher_registered;
+    }
+    slots = reinterpret_cast<DatabaseSlot *>(reinterpret_cast<char *>(shared) +
+                                             MAXALIGN(sizeof(SharedState)));
+    LWLockRelease(AddinShmemInitLock);
+}
+
+Size CwSharedSize(int slot_count) {
+    return add_size(MAXALIGN(sizeof(SharedState)), mul_size(slot_count + 1, sizeof(DatabaseSlot)));
+}
+
+// ---- The launcher: its loop's helpers, then one run over the listed databases.
+
+// Acts on what the signal handlers flagged: exit, pending interrupts (including
+// ProcSignalBarriers), a reload.
+void CwHandleLauncherInterrupts() {
+    if (ProcDiePending) {
+        // errfinish() checks for interrupts after a LOG: hold them, or the pending die()
+        // would turn this orderly exit into a FATAL.
+        HOLD_INTERRUPTS();
+        if (current_worker)
+            TerminateBackgroundWorker(current_worker);
+        ereport(LOG, (errmsg("%s shutting down", kLauncherType)));
+        proc_exit(1);
+    }
+    CHECK_FOR_INTERRUPTS();
+    if (ConfigReloadPending) {
+        ConfigReloadPending = false;
+        ProcessConfigFile(PGC_SIGHUP);
+        CwLogSettings("reloaded its settings");
+    }
+}
+
+// Sleeps until the latch is set or `timeout_ms` passes (-1: no timeout), then handles
+// interrupts.  Exits by itself if the postmaster dies.
+void CwLauncherWait(long timeout_ms) {
+    int events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (timeout_ms >= 0 ? WL_TIMEOUT : 0);
+    (void)WaitLatch(MyLatch, events, timeout_ms, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CwHandleLauncherInterrupts();
+}
+
+void CwLogSettings(const char *what) {
+    ereport(LOG,
+            (errmsg("%s %s: pgsession.cleanup_worker = %s, pgsession.cleanup_interval = "
+                    "%ds, pgsession.databases = '%s', pgsession.cleanup_batch_size = %d",
+                    kLauncherType, what, cleanup_worker_enabled ? "on" : "off", cleanup_interval_s,
+                    cleanup_databases ? cleanup_databases : "", cleanup_batch_size)));
+}
+
+// Shows the process under a clear name in pg_stat_activity.application_name (its
+// backend_type is the bgw_type).
+void CwSetApplicationName(const char *name) {
+    SetConfigOption("application_name", name, PGC_USERSET, PGC_S_SESSION);
+}
+
+// At the launcher's exit: no launcher, no next run.
+void CwForgetLauncher(int, Datum) {
+    SpinLockAcquire(&shared->mutex);
+    shared->launcher_pid = 0;
+    shared->launcher_exited_at = GetCurrentTimestamp();
+    shared->next_run_at = 0;
+    SpinLockRelease(&shared->mutex);
+}
+
+void CwPublishNextRun(TimestampTz at) {
+    SpinLockAcquire(&shared->mutex);
+    shared->next_run_at = at;
+    SpinLockRelease(&shared->mutex);
+}
+
+// One run: every database of pgsession.databases, one after the other, until a reload
+// turns the worker off.  Allocates in the current (per-run) memory context.
+void CwRunAllDatabases() {
+    List *names = CwListedDatabases();
+    int count = list_length(names);
+    if (count == 0)
+        return;
+    Target *targets = static_cast<Target *>(palloc0(sizeof(Target) * count));
+    for (int i = 0; i < count; i++)
+        targets[i].name = static_cast<char *>(list_nth(names, i));
+    CwResolveTargets(targets, count);
+    CwAssignSlots(targets, count);
+
+    for (int i = 0; i < count; i++) {
+        CwHandleLauncherInterrupts();
+        if (!cleanup_worker_enabled)
+            break;
+        if (!targets[i].tracked)
+            CwLendSlot(targets[i]);
+        switch (CwRecheckTarget(targets[i])) {
+        case Recheck::kGone:
+            CwLogSkipped(targets[i], Outcome::kNoDatabase, "it does not exist",
+                         "Create it or remove it from pgsession.databases.");
+            break;
+        case Recheck::kNoConnection:
+            CwLogSkipped(targets[i], Outcome::kNoConnection, "it does not allow connections",
+                         "Remove it from pgsession.databases.");
+            break;
+        case Recheck::kBusy:
+            CwLogSkipped(targets[i], Outcome::kBusy, kWantedElsewhere, "The next run tries again.");
+            break;
+        case Recheck::kReady:
+            CwRunWorker(targets[i]);
+            break;
+        }
+        if (!targets[i].tracked)
+            targets[i].previous = CwSlotOutcome(targets[i].slot);
+    }
+    CwRememberUntracked(targets, count);
+}
+
+// The databases of pgsession.databases (copied into the current memory context).  The
+// check hook keeps a malformed value out, so this only warns in theory.
+List *CwListedDatabases() {
+    List *names = NIL;
+    char *problem = nullptr;
+    if (!ParseDatabaseList(cleanup_databases, &names, &problem)) {
+        ereport(WARNING,
+                (errmsg("pgsession.databases is not a valid list: \"%s\"", cleanup_databases),
+                 errdetail("%s", problem)));
+        return NIL;
+    }
+    return names;
+}
+
+// Looks every target up in pg_database at the start of a run (for the slots; each is
+// looked up again just before its worker starts).
+void CwResolveTargets(Target *targets, int count) {
+    MemoryContext run_context = CurrentMemoryContext;
+    StartTransactionCommand();
+    for (int i = 0; i < count; i++)
+        targets[i].oid = CwLookUpDatabase(targets[i].name).oid;
+    CommitTransactionCommand();
+    MemoryContextSwitchTo(run_context);
+}
+
+// Gives every target a slot of shared memory: the one it had, else a free one, else
+// (not tracked) the lent last one.  Slots of databases no longer listed are freed first.
+void CwAssignSlots(Target *targets, int count) {
+    SpinLockAcquire(&shared->mutex);
+    int slot_count = shared->slot_count;
+    for (int s = 0; s < slot_count; s++) {
+        bool listed = false;
+        for (int i = 0; i < count && !listed; i++)
+            listed = strcmp(slots[s].name, targets[i].name) == 0;
+        if (slots[s].in_use && !listed)
+            memset(&slots[s], 0, sizeof(DatabaseSlot));
+    }
+    for (int i = 0; i < count; i++) {
+        targets[i].slot = -1;
+        int free_slot = -1;
+        for (int s = 0; s < slot_count && targets[i].slot < 0; s++) {
+            if (slots[s].in_use && strcmp(slots[s].name, targets[i].name) == 0)
+                targets[i].slot = s;
+            else if (!slots[s].in_use && free_slot < 0)
+                free_slot = s;
+        }
+        if (targets[i].slot < 0 && free_slot >= 0) {
+            DatabaseSlot &slot = slots[free_slot];
+            slot.in_use = true;
+            strlcpy(slot.name, targets[i].name, sizeof(slot.name));
+            targets[i].slot = free_slot;
+        }
+        targets[i].tracked = targets[i].slot >= 0;
+        if (targets[i].tracked)
+            slots[targets[i].slot].oid = targets[i].oid;
+        else
+            targets[i].slot = slot_count;
+    }
+    SpinLockRelease(&shared->mutex);
+
+    for (int i = 0; i < count; i++) {
+        targets[i].previous = Outcome::kNone;
+        for (int r = 0; r < untracked_count && !targets[i].tracked; r++)
+            if (strcmp(untracked[r].name, targets[i].name) == 0)
+                targets[i].previous = untracked[r].outcome;
+    }
+}
+
+// Lends the last slot to an untracked target for its run, with the outcome of its
+// previous run.
+void CwLendSlot(const Target &target) {
+    SpinLockAcquire(&shared->mutex);
+    DatabaseSlot &slot = slots[target.slot];
+    memset(&slot, 0, sizeof(DatabaseSlot));
+    slot.in_use = true;
+    strlcpy(slot.name, target.name, sizeof(slot.name));
+    slot.oid = target.oid;
+    slot.outcome = target.previous;
+    SpinLockRelease(&shared->mutex);
+}
+
+// Looks a target up again just before its worker would start: the run resolved the list
+// at its start, and since then a database may have been dropped (a worker connecting to
+// its old OID dies with FATAL), created, or be wanted to itself by another session (a
+// worker would wait for that session in its connection, and stand in its way after).
+Recheck CwRecheckTarget(Target &target) {
+    MemoryContext run_context = CurrentMemoryContext;
+    StartTransactionCommand();
+    Recheck result = Recheck::kReady;
+    DatabaseRow row = CwLookUpDatabase(target.name);
+    if (!row.exists) {
+        result = Recheck::kGone;
+    } else if (!CwDatabaseLockFree(row.oid)) {
+        result = Recheck::kBusy;
+    } else {
+        // A drop or rename that committed between the lookup and the lock shows now.
+        // (One that starts after the lock makes the worker's connection fail: see
+        // CwRunWorker.)
+        AcceptInvalidationMessages();
+        DatabaseRow again = CwLookUpDatabase(target.name);
+        if (!again.exists || again.oid != row.oid)
+            result = Recheck::kGone;
+        else if (!again.allows_connections)
+            result = Recheck::kNoConnection;
+    }
+    CommitTransactionCommand();
+    MemoryContextSwitchTo(run_context);
+    if (row.exists && row.oid != target.oid)
+        CwSetTargetOid(target, row.oid);
+    return result;
+}
+
+// Looks a database up by name in pg_database, a shared catalog the launcher can read
+// though it is connected to no database, with a fresh catalog snapshot.  Needs a
+// transaction.
+DatabaseRow CwLookUpDatabase(const char *name) {
+    DatabaseRow row = {false, false, InvalidOid};
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_database_datname, BTEqualStrategyNumber, F_NAMEEQ,
+                CStringGetDatum(name));
+    InvalidateCatalogSnapshot();
+    Relation rel = table_open(DatabaseRelationId, AccessShareLock);
+    TableScanDesc scan = table_beginscan_catalog(rel, 1, &key);
+    HeapTuple tuple = heap_getnext(scan, ForwardScanDirection);
+    if (tuple != nullptr) {
+        Form_pg_database db = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple));
+        row = {true, db->datallowconn, db->oid};
+    }
+    table_endscan(scan);
+    table_close(rel, AccessShareLock);
+    return row;
+}
+
+// Tries, without waiting, the lock on the database object that a connecting backend
+// takes (RowExclusiveLock, see the banner), and lets it go at once.  False when another
+// session holds or waits for a lock that conflicts with it: a DROP DATABASE, ALTER
+// DATABASE ... RENAME / SET TABLESPACE or CREATE DATABASE ... TEMPLATE of that database.
+// Needs a transaction.
+bool CwDatabaseLockFree(Oid database) {
+    LOCKTAG tag;
+    SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, database, 0);
+    if (LockAcquire(&tag, RowExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+        return false;
+    LockRelease(&tag, RowExclusiveLock, false);
+    return true;
+}
+
+// Keeps the OID a target was found under (the slot is looked up by OID).
+void CwSetTargetOid(Target &target, Oid oid) {
+    target.oid = oid;
+    SpinLockAcquire(&shared->mutex);
+    slots[target.slot].oid = oid;
+    SpinLockRelease(&shared->mutex);
+}
+
+// Logs that a listed database is skipped, at LOG the first time in a row and at DEBUG1
+// after that.
+void CwLogSkipped(const Target &target, Outcome outcome, const char *why, const char *hint) {
+    Outcome previous = CwFinishRun(target.slot, outcome, 0, 0, why);
+    ereport(previous == outcome ? DEBUG1 : LOG,
+            (errmsg("%s: skipping database \"%s\": %s", kLauncherType, target.name, why),
+             errhint("%s", hint)));
+}
+
+// Starts the worker for one database and waits until it has exited.
+void CwRunWorker(const Target &target) {
+    CwWaitForPreviousWorker(target.name);
+
+    BackgroundWorker worker;
+    CwDescribeWorker(worker, "pgsession_cleanup_worker_main", kWorkerType, BGW_NEVER_RESTART);
+    snprintf(worker.bgw_name, BGW_MAXLEN, "%s for database %s", kWorkerType, target.name);
+    worker.bgw_main_arg = Int32GetDatum(target.slot);
+    WorkerArgs args = {target.oid, cleanup_batch_size, launcher_generation};
+    memcpy(worker.bgw_extra, &args, sizeof(args));
+    worker.bgw_notify_pid = MyProcPid;
+
+    CwMarkRunning(target.slot);
+    current_slot = target.slot;
+    BackgroundWorkerHandle *handle;
+    if (!RegisterDynamicBackgroundWorker(&worker, &handle)) {
+        current_slot = -1;
+        CwFinishRun(target.slot, Outcome::kFailed, 0, 0, "could not start a worker");
+        ereport(WARNING, (errmsg("%s could not start a worker for database \"%s\"", kLauncherType,
+                                 target.name),
+                          errhint("Raise max_worker_processes; the next run will try again.")));
+        return;
+    }
+    // The postmaster sets our latch when the worker starts and when it stops.
+    current_worker = handle;
+    for (;;) {
+        pid_t pid;
+        BgwHandleStatus status = GetBackgroundWorkerPid(handle, &pid);
+        if (status == BGWH_STOPPED)
+            break;
+        if (status == BGWH_POSTMASTER_DIED)
+            proc_exit(1);
+        CwLauncherWait(1000);
+    }
+    current_worker = nullptr;
+    current_slot = -1;
+    pfree(handle);
+
+    // A worker that ends without reporting died (FATAL at connection, SIGTERM, ...); the
+    // server log has its reason.  DROP DATABASE ... WITH (FORCE) terminates it, and a DROP
+    // that starts between CwRecheckTarget and the worker's connection makes its connection
+    // fail: that is a dropped database, not a failed run.
+    if (!CwStillRunning(target.slot))
+        return;
+    switch (CwRecheckAfterWorker(target)) {
+    case Recheck::kGone:
+        CwFinishRun(target.slot, Outcome::kNoDatabase, 0, 0, "it was dropped during the run");
+        ereport(LOG, (errmsg("%s: database \"%s\" was dropped during its run", kLauncherType,
+                             target.name)));
+        break;
+    case Recheck::kBusy:
+        CwFinishRun(target.slot, Outcome::kStopped, 0, 0, kStoppedForAnother);
+        ereport(LOG, (errmsg("%s: the worker for database \"%s\" exited during its run: %s",
+                             kLauncherType, target.name, kWantedElsewhere)));
+        break;
+    default:
+        CwFinishRun(target.slot, Outcome::kFailed, 0, 0, "the worker exited before finishing");
+        ereport(LOG, (errmsg("%s: the worker for database \"%s\" exited before finishing "
+                             "its run; the next run will try again",
+                             kLauncherType, target.name)));
+        break;
+    }
+}
+
+// Waits until no worker runs: one started by a previous launcher may still be finishing
+// its batch (or be stopped), and two workers must never clean at the same time.
+void CwWaitForPreviousWorker(const char *dbname) {
+    bool waited = false;
+    for (;;) {
+        SpinLockAcquire(&shared->mutex);
+        pid_t pid = shared->worker_pid;
+        SpinLockRelease(&shared->mutex);
+        if (pid == 0)
+            break;
+        if (kill(pid, 0) != 0 && errno == ESRCH) {
+            // Gone without its exit callback: only a crash does that, and then the
+            // postmaster reinitializes shared memory anyway.
+            SpinLockAcquire(&shared->mutex);
+            if (shared->worker_pid == pid)
+                shared->worker_pid = 0;
+            SpinLockRelease(&shared->mutex);
+            continue;
+        }
+        if (!waited)
+            ereport(LOG, (errmsg("%s: waiting for the previous worker (PID %d) to exit before "
+                                 "starting the worker for database \"%s\"",
+                                 kLauncherType, (int)pid, dbname)));
+        waited = true;
+        CwLauncherWait(100);
+    }
+    if (waited)
+        CwForgetStaleRuns();
+}
+
+// Runs marked as started whose worker is gone (a previous launcher exited during them)
+// are reported as failed.
+void CwForgetStaleRuns() {
+    TimestampTz now = GetCurrentTimestamp();
+    SpinLockAcquire(&shared->mutex);
+    for (int s = 0; s <= shared->slot_count; s++) {
+        DatabaseSlot &slot = slots[s];
+        if (!slot.running || (shared->worker_pid != 0 && shared->worker_slot == s))
+            continue;
+        slot.running = false;
+        slot.outcome = Outcome::kFailed;
+        slot.finished_at = now;
+        slot.removed = 0;
+        slot.batches = 0;
+        strlcpy(slot.message, "the launcher exited during the run", sizeof(slot.message));
+    }
+    SpinLockRelease(&shared->mutex);
+}
+
+// How the database of a worker that exited without reporting stands: gone (dropped or
+// renamed), busy (another session has it to itself: DROP DATABASE ... WITH (FORCE)
+// terminates the worker before its drop commits), or neither (kReady).  The lock check
+// comes first: a drop that has committed by then shows in the lookup.
+Recheck CwRecheckAfterWorker(const Target &target) {
+    MemoryContext run_context = CurrentMemoryContext;
+    StartTransactionCommand();
+    Recheck result = Recheck::kBusy;
+    if (CwDatabaseLockFree(target.oid)) {
+        AcceptInvalidationMessages();
+        DatabaseRow row = CwLookUpDatabase(target.name);
+        result = !row.exists || row.oid != target.oid ? Recheck::kGone : Recheck::kReady;
+    }
+    CommitTransactionCommand();
+    MemoryContextSwitchTo(run_context);
+    return result;
+}
+
+Outcome CwSlotOutcome(int slot) {
+    SpinLockAcquire(&shared->mutex);
+    Outcome outcome = slots[slot].outcome;
+    SpinLockRelease(&shared->mutex);
+    return outcome;
+}
+
+// Keeps the outcomes of this run's untracked targets for the next run.
+void CwRememberUntracked(const Target *targets, int count) {
+    int n = 0;
+    for (int i = 0; i < count; i++)
+        n += targets[i].tracked ? 0 : 1;
+    Remembered *kept = n == 0 ? nullptr
+                              : static_cast<Remembered *>(MemoryContextAllocZero(
+                                    TopMemoryContext, sizeof(Remembered) * n));
+    n = 0;
+    for (int i = 0; i < count; i++) {
+        if (targets[i].tracked)
+            continue;
+        strlcpy(kept[n].name, targets[i].name, NAMEDATALEN);
+        kept[n++].outcome = targets[i].previous;
+    }
+    if (untracked)
+        pfree(untracked);
+    untracked = kept;
+    untracked_count = n;
+}
+
+// ---- A database's slot: how its runs went (launcher and worker).
+
+// Records how a run of the database in `slot` ended and returns how the previous one had
+// ended, so that a lasting condition is logged once, not every run.
+Outcome CwFinishRun(int slot, Outcome outcome, int64 removed, int64 batches, const char *message) {
+    SpinLockAcquire(&shared->mutex);
+    DatabaseSlot &s = slots[slot];
+    Outcome previous = s.outcome;
+    s.running = false;
+    s.outcome = outcome;
+    s.finished_at = GetCurrentTimestamp();
+    s.removed = removed;
+    s.batches = batches;
+    s.removed_total += removed;
+    strlcpy(s.message, message ? message : "", sizeof(s.message));
+    SpinLockRelease(&shared->mutex);
+    return previous;
+}
+
+void CwMarkRunning(int slot) {
+    SpinLockAcquire(&shared->mutex);
+    slots[slot].running = true;
+    slots[slot].started_at = GetCurrentTimestamp();
+    SpinLockRelease(&shared->mutex);
+}
+
+bool CwStillRunning(int slot) {
+    SpinLockAcquire(&shared->mutex);
+    bool running = slots[slot].running;
+    SpinLockRelease(&shared->mutex);
+    return running;
+}
+
+// ---- The worker: one run over its database.
+
+// Pins what the worker's transactions need (see kPinnedSettings), above any source a
+// database or role setting can have; and the server's batch size, which the launcher
+// passed, for anything that reads the setting.
+void CwPinWorkerSettings(int batch_size) {
+    for (const PinnedSetting &setting : kPinnedSettings)
+        SetConfigOption(setting.name, setting.value, PGC_SUSET, PGC_S_OVERRIDE);
+    char value[16];
+    snprintf(value, sizeof(value), "%d", batch_size);
+    SetConfigOption("pgsession.cleanup_batch_size", value, PGC_SUSET, PGC_S_OVERRIDE);
+}
+
+// The worker's last exit callback (after the rollback of its transaction and the release
+// of its locks): from now on another worker may start.
+void CwReleaseWorkerClaim(int, Datum) {
+    SpinLockAcquire(&shared->mutex);
+    if (shared->worker_pid == MyProcPid)
+        shared->worker_pid = 0;
+    SpinLockRelease(&shared->mutex);
+}
+
+// Removes the expired sessions of the database this worker is connected to, in batches
+// of `batch_size`.
+void CwCleanupDatabase(int slot, int batch_size) {
+    char dbname[NAMEDATALEN];
+
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    bool installed = OidIsValid(get_extension_oid("pgsession", true));
+    char *name = get_database_name(MyDatabaseId);
+    strlcpy(dbname, name ? name : "?", sizeof(dbname));
+    CommitTransactionCommand();
+
+    if (!installed) {
+        const char *why = "the pgsession extension is not installed there";
+        Outcome previous = CwFinishRun(slot, Outcome::kNoExtension, 0, 0, why);
+        ereport(previous == Outcome::kNoExtension ? DEBUG1 : LOG,
+                (errmsg("%s: skipping database \"%s\": %s", kWorkerType, dbname, why),
+                 errhint("Run CREATE EXTENSION pgsession there, or remove the database from "
+                         "pgsession.databases.")));
+        return;
+    }
+
+    // Every batch removes what was due when the run started, so a run always ends.
+    TimestampTz now = GetCurrentTimestamp();
+    volatile int64 removed = 0;
+    volatile int64 batches = 0;
+    volatile bool failed = false;
+    volatile bool stopped = false;
+    char message[256];
+    message[0] = '\0';
+    instr_time started;
+    INSTR_TIME_SET_CURRENT(started);
+
+    PG_TRY();
+    {
+        for (;;) {
+            CHECK_FOR_INTERRUPTS();
+            // Nobody would see the outcome, and a new server may be starting over the
+            // same data directory: stop within one batch.
+            if (!PostmasterIsAlive())
+                proc_exit(1);
+            SetCurrentStatementStartTimestamp();
+            StartTransactionCommand();
+            // Leave when a DROP DATABASE (or the like) waits for this database: it gives
+            // up after 5 s, and signals only autovacuum (see the banner).
+            if (!CwDatabaseLockFree(MyDatabaseId)) {
+                CommitTransactionCommand();
+                stopped = true;
+                break;
+            }
+            PushActiveSnapshot(GetTransactionSnapshot());
+            pgstat_report_activity(STATE_RUNNING, "pgsession cleanup batch");
+            enable_timeout_after(STATEMENT_TIMEOUT, kWorkerStatementTimeoutMs);
+            CleanupBatchResult batch = InvokeCpp(CleanupBatch, now, batch_size);
+            disable_timeout(STATEMENT_TIMEOUT, false);
+            PopActiveSnapshot();
+            CommitTransactionCommand();
+            batches = batches + 1;
+            removed = removed + batch.removed;
+            if (batch.examined < batch_size)
+                break;
+        }
+    }
+    PG_CATCH();
+    {
+        // Log the error as it is, roll the open batch back, and record the failure; the
+        // launcher's next run tries again.  Committed batches stay done.
+        disable_timeout(STATEMENT_TIMEOUT, false);
+        EmitErrorReport();
+        MemoryContextSwitchTo(TopMemoryContext);
+        ErrorData *error = CopyErrorData();
+        FlushErrorState();
+        AbortOutOfAnyTransaction();
+        strlcpy(message, error->message ? error->message : "unknown error", sizeof(message));
+        FreeErrorData(error);
+        failed = true;
+    }
+    PG_END_TRY();
+    pgstat_report_activity(STATE_IDLE, nullptr);
+    pgstat_report_stat(true);
+
+    instr_time elapsed;
+    INSTR_TIME_SET_CURRENT(elapsed);
+    INSTR_TIME_SUBTRACT(elapsed, started);
+    double ms = INSTR_TIME_GET_MILLISEC(elapsed);
+    if (failed) {
+        CwFinishRun(slot, Outcome::kFailed, removed, batches, message);
+        ereport(LOG, (errmsg("%s: cleanup of database \"%s\" failed after %lld batches "
+                             "(%lld expired sessions removed, %.1f ms); the next run will try "
+                             "again",
+                             kWorkerType, dbname, (long long)batches, (long long)removed, ms)));
+        return;
+    }
+    if (stopped) {
+        CwFinishRun(slot, Outcome::kStopped, removed, batches, kStoppedForAnother);
+        ereport(LOG, (errmsg("%s: stopping the run in database \"%s\" after %lld batch%s (%lld "
+                             "expired sessions removed, %.1f ms): %s",
+                             kWorkerType, dbname, (long long)batches, batches == 1 ? "" : "es",
+                             (long long)removed, ms, kWantedElsewhere)));
+        return;
+    }
+    CwFinishRun(slot, Outcome::kOk, removed, batches, nullptr);
+    ereport(removed > 0 ? LOG : DEBUG1,
+            (errmsg("%s: removed %lld expired sessions from database \"%s\" in %lld batch%s "
+                    "(%.1f ms)",
+                    kWorkerType, (long long)removed, dbname, (long long)batches,
+                    batches == 1 ? "" : "es", ms)));
+}
+
+// ---- pgsession.cleanup_worker_state().
+
+// Whether the current database is in pgsession.databases (as this backend last read it).
+bool CwCurrentDatabaseListed() {
+    char *name = get_database_name(MyDatabaseId);
+    List *names = NIL;
+    char *problem = nullptr;
+    bool listed = false;
+    if (name && ParseDatabaseList(cleanup_databases, &names, &problem)) {
+        ListCell *cell;
+        foreach (cell, names)
+            listed = listed || strcmp(static_cast<char *>(lfirst(cell)), name) == 0;
+    }
+    return listed;
+}
+
+const char *CwOutcomeText(const DatabaseSlot &slot) {
+    if (slot.running)
+        return "running";
+    switch (slot.outcome) {
+    case Outcome::kNone:
+        return "waiting for its first run";
+    case Outcome::kOk:
+        return "ok";
+    case Outcome::kFailed:
+        return psprintf("failed: %s", slot.message);
+    case Outcome::kStopped:
+        return psprintf("stopped: %s", slot.message);
+    case Outcome::kNoExtension:
+    case Outcome::kNoDatabase:
+    case Outcome::kNoConnection:
+    case Outcome::kBusy:
+        return psprintf("skipped: %s", slot.message);
+    }
+    return nullptr;
+}
+
+} // namespace
+} // namespace pgsession
