@@ -16,18 +16,21 @@ CREATE FUNCTION session_save(
     nonce            text DEFAULT NULL,
     state            text DEFAULT NULL,
     code_verifier    text DEFAULT NULL,
-    access_token     text DEFAULT NULL
+    access_token     text DEFAULT NULL,
+    user_agent       text DEFAULT NULL,
+    ip               inet DEFAULT NULL
 ) RETURNS timestamptz
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     AS 'MODULE_PATHNAME', 'pgsession_save';
-COMMENT ON FUNCTION session_save(text, jsonb, text, interval, interval, text, text, text, text) IS
-'Creates or replaces, whole, the session with this application-chosen id and returns its expiry; a live session keeps its created_at, and its idle timeout and absolute expiry unless given; an expired one is replaced as new';
+COMMENT ON FUNCTION session_save(text, jsonb, text, interval, interval, text, text, text, text, text, inet) IS
+'Creates or replaces, whole, the session with this application-chosen id and returns its expiry; a live session keeps its created_at, its handle, its idle timeout and absolute expiry unless given, and its user_agent and ip unless given; an expired one is replaced as new';
 
 -- section: session_update changes timeouts too
 --
 -- New arguments mean a new signature: the function is dropped and created again.  The
 -- privileges granted or revoked on the 0.1.0 function (README "Privileges" shows how to
--- restrict it to an application's role) are kept: saved here, applied again below.
+-- restrict it to an application's role) are kept: saved here, applied again with those
+-- of the other recreated functions (section "a user's own sessions" below).
 SELECT pg_catalog.set_config('pgsession_upgrade.session_update_acl',
                              coalesce(p.proacl::text, ''), true)
   FROM pg_catalog.pg_proc p
@@ -43,39 +46,19 @@ CREATE FUNCTION session_update(
     data             jsonb DEFAULT NULL,
     clear            text[] DEFAULT NULL,
     idle_timeout     interval DEFAULT NULL,
-    absolute_timeout interval DEFAULT NULL
+    absolute_timeout interval DEFAULT NULL,
+    user_agent       text DEFAULT NULL,
+    ip               inet DEFAULT NULL
 ) RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     AS 'MODULE_PATHNAME', 'pgsession_update';
-COMMENT ON FUNCTION session_update(text, text, text, text, text, text, jsonb, text[], interval, interval) IS
-'Changes the given (non-NULL) fields of a live session, sets the fields named in clear to NULL, and changes its idle timeout and absolute timeout (measured from created_at; 0 for none) where given; records an access; returns whether a live session was updated (false for a malformed token)';
+COMMENT ON FUNCTION session_update(text, text, text, text, text, text, jsonb, text[], interval, interval, text, inet) IS
+'Changes the given (non-NULL) fields and device metadata (user_agent, ip) of a live session, sets the ones named in clear to NULL, and changes its idle timeout and absolute timeout (measured from created_at; 0 for none) where given; records an access; returns whether a live session was updated (false for a malformed token)';
 
-DO $$
-DECLARE
-    old_acl text := pg_catalog.current_setting('pgsession_upgrade.session_update_acl', true);
-    fn pg_catalog.regprocedure :=
-        'session_update(text, text, text, text, text, text, jsonb, text[], interval, interval)';
-    item record;
-BEGIN
-    -- An empty ACL is the default one (EXECUTE for PUBLIC), which the new function has.
-    IF old_acl IS NULL OR old_acl = '' THEN
-        RETURN;
-    END IF;
-    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn);
-    FOR item IN SELECT a.grantee, a.privilege_type, a.is_grantable
-                  FROM pg_catalog.aclexplode(old_acl::pg_catalog.aclitem[]) AS a LOOP
-        EXECUTE pg_catalog.format('GRANT %s ON FUNCTION %s TO %s%s', item.privilege_type, fn,
-            CASE WHEN item.grantee = 0 THEN 'PUBLIC'
-                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(item.grantee)) END,
-            CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-    END LOOP;
-END
-$$;
 
 -- section: the per-request functions pin name lookup in the library, not with a SET clause
 --
 -- (see the comment on the per-session functions in sql/pgsession--0.2.0.sql)
-ALTER FUNCTION session_create(text, text, text, text, text, text, jsonb, interval, interval) RESET search_path;
 ALTER FUNCTION session_touch(text) RESET search_path;
 ALTER FUNCTION session_delete(text) RESET search_path;
 ALTER FUNCTION session_rotate(text) RESET search_path;
@@ -86,9 +69,9 @@ COMMENT ON FUNCTION session_get(text) IS
 COMMENT ON FUNCTION session_touch(text) IS
 'Records an access now and extends the idle expiry; returns the new expires_at, NULL when unknown, expired or malformed';
 COMMENT ON FUNCTION session_delete(text) IS
-'Removes the session with this token; returns whether it was live (false for a malformed token)';
+'Removes the session with this token; returns whether it was live (false for a malformed token); notifies pgsession.notify_channel at commit';
 COMMENT ON FUNCTION session_rotate(text) IS
-'Gives a live session a new token and returns it (NULL when unknown, expired or malformed); the old token stops working at once; records an access';
+'Gives a live session a new token and returns it (NULL when unknown, expired or malformed); the old token stops working at once (notified on pgsession.notify_channel at commit); the handle stays; records an access';
 
 -- section: pg_cron is called as the extension itself, and the job's command is typed
 --
@@ -287,6 +270,113 @@ $$;
 COMMENT ON FUNCTION session_unschedule_cleanup() IS
 'Removes the pg_cron job of session_schedule_cleanup() for this database; returns whether there was one';
 REVOKE ALL ON FUNCTION session_unschedule_cleanup() FROM PUBLIC;
+
+-- section: a user's own sessions: handles, devices, ending one, events
+--
+-- (see sql/pgsession--0.2.0.sql)  The new columns go at the end, as in a fresh install.
+-- The volatile default rewrites the table once, under its ACCESS EXCLUSIVE lock, and
+-- gives every existing session a handle of its own; their device metadata is NULL.
+ALTER TABLE pgsession.sessions
+    ADD COLUMN handle uuid NOT NULL DEFAULT gen_random_uuid(),
+    ADD COLUMN user_agent text,
+    ADD COLUMN ip inet;
+COMMENT ON COLUMN pgsession.sessions.handle IS 'Random name of the session for session_list and session_delete_by_handle; stable across rotation, never a token';
+COMMENT ON COLUMN pgsession.sessions.user_agent IS 'User agent of the device the session belongs to, as the application gave it (at most 512 characters)';
+COMMENT ON COLUMN pgsession.sessions.ip IS 'Address of the device the session belongs to, as the application gave it';
+COMMENT ON INDEX pgsession.sessions_sub_idx IS 'Finds the sessions of a user (session_list, session_delete_by_sub, session_delete_by_handle)';
+
+-- New arguments and result columns mean new signatures: these functions are dropped and
+-- created again, and the privileges on the 0.1.0 ones are saved here and applied again
+-- below, with session_update's.  session_delete_by_handle, new, gets those of
+-- session_delete_by_sub: a role that may log a user out everywhere may end one device.
+SELECT pg_catalog.set_config('pgsession_upgrade.' || f.name || '_acl',
+                             coalesce(p.proacl::text, ''), true)
+  FROM (VALUES ('session_create',
+                'session_create(text, text, text, text, text, text, jsonb, interval, interval)'),
+               ('session_list', 'session_list(text)'),
+               ('session_delete_by_sub', 'session_delete_by_sub(text)')) AS f(name, signature)
+  JOIN pg_catalog.pg_proc p ON p.oid = f.signature::pg_catalog.regprocedure;
+DROP FUNCTION session_create(text, text, text, text, text, text, jsonb, interval, interval);
+DROP FUNCTION session_list(text);
+DROP FUNCTION session_delete_by_sub(text);
+
+CREATE FUNCTION session_create(
+    id               text DEFAULT NULL,
+    nonce            text DEFAULT NULL,
+    state            text DEFAULT NULL,
+    code_verifier    text DEFAULT NULL,
+    access_token     text DEFAULT NULL,
+    sub              text DEFAULT NULL,
+    data             jsonb DEFAULT NULL,
+    idle_timeout     interval DEFAULT NULL,
+    absolute_timeout interval DEFAULT NULL,
+    user_agent       text DEFAULT NULL,
+    ip               inet DEFAULT NULL
+) RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    AS 'MODULE_PATHNAME', 'pgsession_create';
+COMMENT ON FUNCTION session_create(text, text, text, text, text, text, jsonb, interval, interval, text, inet) IS
+'Creates a session and returns its token (a new 256-bit base64url token when id is NULL); timeouts NULL take pgsession.idle_timeout / pgsession.absolute_timeout; user_agent and ip describe the device, for session_list';
+
+CREATE FUNCTION session_list(sub text)
+RETURNS TABLE (
+    created_at          timestamptz,
+    last_accessed_at    timestamptz,
+    expires_at          timestamptz,
+    absolute_expires_at timestamptz,
+    idle_timeout        interval,
+    handle              uuid,
+    user_agent          text,
+    ip                  inet
+)
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_list';
+COMMENT ON FUNCTION session_list(text) IS
+'Lists the live sessions of a user (metadata only, never tokens or secrets), oldest first, each with its handle (for session_delete_by_handle) and device';
+
+CREATE FUNCTION session_delete_by_sub(sub text, keep text DEFAULT NULL) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_delete_by_sub';
+COMMENT ON FUNCTION session_delete_by_sub(text, text) IS
+'Removes every session of a user (log out everywhere) but the one whose token is keep (log out the other devices); returns how many were live; notifies pgsession.notify_channel once per session at commit';
+
+CREATE FUNCTION session_delete_by_handle(sub text, handle uuid) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_delete_by_handle';
+COMMENT ON FUNCTION session_delete_by_handle(text, uuid) IS
+'Removes the session of this user with this handle (from session_list); returns whether a live one was removed (false for another user''s or an unknown handle); notifies pgsession.notify_channel at commit';
+
+DO $$
+DECLARE
+    target record;
+    old_acl text;
+    item record;
+BEGIN
+    FOR target IN SELECT f.saved, f.signature::pg_catalog.regprocedure AS fn
+                    FROM (VALUES
+                        ('session_update', 'session_update(text, text, text, text, text, text, jsonb, text[], interval, interval, text, inet)'),
+                        ('session_create', 'session_create(text, text, text, text, text, text, jsonb, interval, interval, text, inet)'),
+                        ('session_list', 'session_list(text)'),
+                        ('session_delete_by_sub', 'session_delete_by_sub(text, text)'),
+                        ('session_delete_by_sub', 'session_delete_by_handle(text, uuid)')) AS f(saved, signature) LOOP
+        old_acl := pg_catalog.current_setting('pgsession_upgrade.' || target.saved || '_acl', true);
+        -- An empty ACL is the default one (EXECUTE for PUBLIC), which a new function has.
+        CONTINUE WHEN old_acl IS NULL OR old_acl = '';
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', target.fn);
+        FOR item IN SELECT a.grantee, a.privilege_type, a.is_grantable
+                      FROM pg_catalog.aclexplode(old_acl::pg_catalog.aclitem[]) AS a LOOP
+            EXECUTE pg_catalog.format('GRANT %s ON FUNCTION %s TO %s%s', item.privilege_type,
+                target.fn,
+                CASE WHEN item.grantee = 0 THEN 'PUBLIC'
+                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(item.grantee)) END,
+                CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+    END LOOP;
+END
+$$;
 
 -- section: a warning when others may create objects in the schema of the functions
 --

@@ -48,7 +48,16 @@ CREATE TABLE pgsession.sessions (
     -- through this index, deletes those whose expires_at has passed, and moves
     -- cleanup_after up to expires_at for the few that were touched since, so each
     -- active session costs the cleanup one index update per timeout, not one per access.
-    cleanup_after       timestamptz NOT NULL
+    cleanup_after       timestamptz NOT NULL,
+    -- The name of the session in a list of a user's sessions (session_list), by which one
+    -- of them is ended (session_delete_by_handle): random, never derived from the token,
+    -- the same across session_rotate, and useless to session_get.  Not indexed: a handle
+    -- is looked up among the sessions of one user, through sessions_sub_idx.
+    handle              uuid NOT NULL DEFAULT gen_random_uuid(),
+    -- The device the session was created from, as the application passes it (the
+    -- User-Agent header, the client's address): shown by session_list, never checked.
+    user_agent          text,
+    ip                  inet
     -- No CHECK constraints: the functions are the only writers and check every value
     -- before writing it.  PostgreSQL rebuilds a table's CHECK expressions from their
     -- stored text in every statement that writes it, and every pgsession write is a
@@ -70,6 +79,9 @@ COMMENT ON COLUMN pgsession.sessions.expires_at IS 'When the session expires unl
 COMMENT ON COLUMN pgsession.sessions.idle_timeout IS 'Idle timeout of this session';
 COMMENT ON COLUMN pgsession.sessions.absolute_expires_at IS 'Absolute expiry of this session, NULL when it has none';
 COMMENT ON COLUMN pgsession.sessions.cleanup_after IS 'Lower bound of expires_at used by the cleanup; indexed instead of expires_at so that recording an access is a HOT update';
+COMMENT ON COLUMN pgsession.sessions.handle IS 'Random name of the session for session_list and session_delete_by_handle; stable across rotation, never a token';
+COMMENT ON COLUMN pgsession.sessions.user_agent IS 'User agent of the device the session belongs to, as the application gave it (at most 512 characters)';
+COMMENT ON COLUMN pgsession.sessions.ip IS 'Address of the device the session belongs to, as the application gave it';
 
 REVOKE ALL ON TABLE pgsession.sessions FROM PUBLIC;
 COMMENT ON INDEX pgsession.sessions_pkey IS 'Looks a session up by the digest of its token';
@@ -83,7 +95,7 @@ COMMENT ON INDEX pgsession.sessions_cleanup_after_idx IS 'Finds sessions due for
 -- before login have no sub.  Setting sub (once, at login) is the only non-HOT update
 -- of a session's life besides the cleanup's and rotation.
 CREATE INDEX sessions_sub_idx ON pgsession.sessions (sub) WHERE sub IS NOT NULL;
-COMMENT ON INDEX pgsession.sessions_sub_idx IS 'Finds the sessions of a user (session_list, session_delete_by_sub)';
+COMMENT ON INDEX pgsession.sessions_sub_idx IS 'Finds the sessions of a user (session_list, session_delete_by_sub, session_delete_by_handle)';
 
 -- Include the table's rows in pg_dump output of the extension: sessions survive a dump
 -- and restore (and the dump holds their access tokens; protect it accordingly).
@@ -125,12 +137,14 @@ CREATE FUNCTION session_create(
     sub              text DEFAULT NULL,
     data             jsonb DEFAULT NULL,
     idle_timeout     interval DEFAULT NULL,
-    absolute_timeout interval DEFAULT NULL
+    absolute_timeout interval DEFAULT NULL,
+    user_agent       text DEFAULT NULL,
+    ip               inet DEFAULT NULL
 ) RETURNS text
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     AS 'MODULE_PATHNAME', 'pgsession_create';
-COMMENT ON FUNCTION session_create(text, text, text, text, text, text, jsonb, interval, interval) IS
-'Creates a session and returns its token (a new 256-bit base64url token when id is NULL); timeouts NULL take pgsession.idle_timeout / pgsession.absolute_timeout';
+COMMENT ON FUNCTION session_create(text, text, text, text, text, text, jsonb, interval, interval, text, inet) IS
+'Creates a session and returns its token (a new 256-bit base64url token when id is NULL); timeouts NULL take pgsession.idle_timeout / pgsession.absolute_timeout; user_agent and ip describe the device, for session_list';
 
 -- A framework's store (express-session, Django, Spring Session, Rails) saves a session
 -- whole under an id it chose and sets its lifetime from the cookie: one statement,
@@ -145,12 +159,14 @@ CREATE FUNCTION session_save(
     nonce            text DEFAULT NULL,
     state            text DEFAULT NULL,
     code_verifier    text DEFAULT NULL,
-    access_token     text DEFAULT NULL
+    access_token     text DEFAULT NULL,
+    user_agent       text DEFAULT NULL,
+    ip               inet DEFAULT NULL
 ) RETURNS timestamptz
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     AS 'MODULE_PATHNAME', 'pgsession_save';
-COMMENT ON FUNCTION session_save(text, jsonb, text, interval, interval, text, text, text, text) IS
-'Creates or replaces, whole, the session with this application-chosen id and returns its expiry; a live session keeps its created_at, and its idle timeout and absolute expiry unless given; an expired one is replaced as new';
+COMMENT ON FUNCTION session_save(text, jsonb, text, interval, interval, text, text, text, text, text, inet) IS
+'Creates or replaces, whole, the session with this application-chosen id and returns its expiry; a live session keeps its created_at, its handle, its idle timeout and absolute expiry unless given, and its user_agent and ip unless given; an expired one is replaced as new';
 
 -- session_get's usual path reads the index directly and resolves no name at all.
 CREATE FUNCTION session_get(id text) RETURNS SETOF pgsession.session
@@ -175,24 +191,26 @@ CREATE FUNCTION session_update(
     data             jsonb DEFAULT NULL,
     clear            text[] DEFAULT NULL,
     idle_timeout     interval DEFAULT NULL,
-    absolute_timeout interval DEFAULT NULL
+    absolute_timeout interval DEFAULT NULL,
+    user_agent       text DEFAULT NULL,
+    ip               inet DEFAULT NULL
 ) RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     AS 'MODULE_PATHNAME', 'pgsession_update';
-COMMENT ON FUNCTION session_update(text, text, text, text, text, text, jsonb, text[], interval, interval) IS
-'Changes the given (non-NULL) fields of a live session, sets the fields named in clear to NULL, and changes its idle timeout and absolute timeout (measured from created_at; 0 for none) where given; records an access; returns whether a live session was updated (false for a malformed token)';
+COMMENT ON FUNCTION session_update(text, text, text, text, text, text, jsonb, text[], interval, interval, text, inet) IS
+'Changes the given (non-NULL) fields and device metadata (user_agent, ip) of a live session, sets the ones named in clear to NULL, and changes its idle timeout and absolute timeout (measured from created_at; 0 for none) where given; records an access; returns whether a live session was updated (false for a malformed token)';
 
 CREATE FUNCTION session_delete(id text) RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     AS 'MODULE_PATHNAME', 'pgsession_delete';
 COMMENT ON FUNCTION session_delete(text) IS
-'Removes the session with this token; returns whether it was live (false for a malformed token)';
+'Removes the session with this token; returns whether it was live (false for a malformed token); notifies pgsession.notify_channel at commit';
 
 CREATE FUNCTION session_rotate(id text) RETURNS text
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     AS 'MODULE_PATHNAME', 'pgsession_rotate';
 COMMENT ON FUNCTION session_rotate(text) IS
-'Gives a live session a new token and returns it (NULL when unknown, expired or malformed); the old token stops working at once; records an access';
+'Gives a live session a new token and returns it (NULL when unknown, expired or malformed); the old token stops working at once (notified on pgsession.notify_channel at commit); the handle stays; records an access';
 
 -- section: administrative functions (no EXECUTE for PUBLIC; grant where needed)
 
@@ -202,20 +220,33 @@ RETURNS TABLE (
     last_accessed_at    timestamptz,
     expires_at          timestamptz,
     absolute_expires_at timestamptz,
-    idle_timeout        interval
+    idle_timeout        interval,
+    handle              uuid,
+    user_agent          text,
+    ip                  inet
 )
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_list';
 COMMENT ON FUNCTION session_list(text) IS
-'Lists the live sessions of a user (metadata only, never tokens or secrets), oldest first';
+'Lists the live sessions of a user (metadata only, never tokens or secrets), oldest first, each with its handle (for session_delete_by_handle) and device';
 
-CREATE FUNCTION session_delete_by_sub(sub text) RETURNS bigint
+-- keep is the token of the session to keep (the caller's own: "log out the other
+-- devices").  It is untrusted input like any token: one that is malformed, unknown or of
+-- another user's session keeps nothing.
+CREATE FUNCTION session_delete_by_sub(sub text, keep text DEFAULT NULL) RETURNS bigint
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'pgsession_delete_by_sub';
-COMMENT ON FUNCTION session_delete_by_sub(text) IS
-'Removes every session of a user (log out everywhere); returns how many were live';
+COMMENT ON FUNCTION session_delete_by_sub(text, text) IS
+'Removes every session of a user (log out everywhere) but the one whose token is keep (log out the other devices); returns how many were live; notifies pgsession.notify_channel once per session at commit';
+
+CREATE FUNCTION session_delete_by_handle(sub text, handle uuid) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'pgsession_delete_by_handle';
+COMMENT ON FUNCTION session_delete_by_handle(text, uuid) IS
+'Removes the session of this user with this handle (from session_list); returns whether a live one was removed (false for another user''s or an unknown handle); notifies pgsession.notify_channel at commit';
 
 CREATE FUNCTION session_cleanup(batch_size integer DEFAULT NULL, max_batches integer DEFAULT NULL)
 RETURNS bigint
@@ -266,7 +297,8 @@ COMMENT ON PROCEDURE session_cleanup_in_batches(integer) IS
 'Removes expired sessions one batch per transaction (CALL it outside an explicit transaction block; needs EXECUTE on pgsession.cleanup_batch)';
 
 REVOKE ALL ON FUNCTION session_list(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_delete_by_sub(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION session_delete_by_sub(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION session_delete_by_handle(text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_cleanup(integer, integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE session_cleanup_in_batches(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgsession.cleanup_batch(integer) FROM PUBLIC;

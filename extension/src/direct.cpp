@@ -22,6 +22,7 @@
 //    released by the transaction if an error escapes; nothing on the stack needs a
 //    destructor.
 #include "pgsession/boundary.hpp"
+#include "pgsession/events.hpp"
 #include "pgsession/statements.hpp"
 #include "pgsession/store.hpp"
 
@@ -66,6 +67,8 @@ struct SessionsLayout {
     AttrNumber expires_at;
     AttrNumber idle_timeout;
     AttrNumber cleanup_after;
+    AttrNumber sub;    // 0 when it is not a text column (see TableLayout)
+    AttrNumber handle; // 0 in a 0.1.0 table (before ALTER EXTENSION pgsession UPDATE)
 
     Oid type_relid; // relation of the result type mapped below (InvalidOid: unknown)
     int natts;      // attributes of the result type, dropped ones included; -1: not mapped
@@ -74,7 +77,7 @@ struct SessionsLayout {
 };
 PGSESSION_LONGJMP_SAFE(SessionsLayout);
 
-SessionsLayout layout = {InvalidOid, 0, 0, 0, 0, InvalidOid, -1, {}, {}};
+SessionsLayout layout = {InvalidOid, 0, 0, 0, 0, 0, 0, InvalidOid, -1, {}, {}};
 bool layout_callback_registered = false;
 
 // Relcache invalidation callback: forgets the layout when the table, the result type's
@@ -121,6 +124,15 @@ const SessionsLayout &TableLayout(Relation table) {
         layout.expires_at = ColumnOf(table, "expires_at", TIMESTAMPTZOID);
         layout.idle_timeout = ColumnOf(table, "idle_timeout", INTERVALOID);
         layout.cleanup_after = ColumnOf(table, "cleanup_after", TIMESTAMPTZOID);
+        // Only the direct delete reads sub (for its event): a sub of another type leaves
+        // that to SQL, rather than refusing session_get (see ResultLayout).
+        layout.sub = get_attnum(RelationGetRelid(table), "sub");
+        if (layout.sub != InvalidAttrNumber &&
+            TupleDescAttr(RelationGetDescr(table), layout.sub - 1)->atttypid != TEXTOID)
+            layout.sub = 0;
+        layout.handle = get_attnum(RelationGetRelid(table), "handle") == InvalidAttrNumber
+                            ? 0
+                            : ColumnOf(table, "handle", UUIDOID);
         layout.table_oid = RelationGetRelid(table);
     }
     return layout;
@@ -365,7 +377,7 @@ bool DeleteSession(TokenDigest &key, TimestampTz now) {
     const SessionsLayout &cols = TableLayout(table);
     bool decided = false; // false: leave it to SQL
     bool was_live = false;
-    if (DirectDeleteAllowed(table)) {
+    if (DirectDeleteAllowed(table) && cols.sub != 0) {
         KeyLookup lookup(table, snapshot, key);
         if (!lookup.Find()) {
             decided = true;
@@ -378,6 +390,14 @@ bool DeleteSession(TokenDigest &key, TimestampTz now) {
             decided = table_tuple_delete(table, &tid, GetCurrentCommandId(true), snapshot,
                                          InvalidSnapshot, true, &failure, false) == TM_Ok;
             was_live = decided && expires_at > now;
+            // The event names the row deleted, read from the slot (the version deleted:
+            // a delete succeeds on the newest one only).
+            if (decided && cols.handle != 0) {
+                bool sub_isnull;
+                Datum sub = slot_getattr(lookup.slot, cols.sub, &sub_isnull);
+                Datum handle = slot_getattr(lookup.slot, cols.handle, &isnull);
+                NotifySessionEnded("delete", key.AsDatum(), handle, sub, sub_isnull);
+            }
         }
         lookup.End();
     }
@@ -438,6 +458,7 @@ CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batch
     Relation table = table_open(SessionsTableOid(), RowExclusiveLock);
     const SessionsLayout &cols = TableLayout(table);
     AttrNumber expires_column = cols.expires_at;
+    bool with_events = cols.handle != 0;
     Relation index = OpenCleanupIndex(table, cols.cleanup_after);
 
     ScanKeyData key;
@@ -506,6 +527,12 @@ CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batch
         exhausted = exhausted || examined < batch_size;
         CHECK_FOR_INTERRUPTS();
     }
+    // One event for the call, not one per row: a listener drops what has expired by its
+    // own clock.  The worker and session_cleanup_in_batches run one batch per call and
+    // transaction; session_cleanup's batches commit together, in one event.  Not for a
+    // 0.1.0 table, which sends no events (SessionsHaveHandles).
+    if (with_events)
+        NotifyCleanup(result.removed);
     pfree(locked_rows);
     pfree(locked_tids);
     ExecDropSingleTupleTableSlot(locked);
@@ -515,6 +542,15 @@ CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batch
     table_close(table, NoLock);
     UnregisterSnapshot(snapshot);
     return result;
+}
+
+bool SessionsHaveHandles() {
+    if (!OidIsValid(layout.table_oid)) {
+        Relation table = OpenSessions(AccessShareLock);
+        TableLayout(table);
+        table_close(table, NoLock);
+    }
+    return layout.handle != 0;
 }
 
 CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size) {

@@ -26,8 +26,8 @@ namespace pgsession {
 namespace {
 
 // The hint for a name in session_update's `clear` that is not a field.
-constexpr const char kClearHint[] =
-    "clear takes field names among nonce, state, access_token, code_verifier, sub and data.";
+constexpr const char kClearHint[] = "clear takes field names among nonce, state, access_token, "
+                                    "code_verifier, sub, data, user_agent and ip.";
 static_assert(NamesFieldsInOrder(kClearHint), "the hint names every field, in order");
 
 TimestampTz Now() {
@@ -81,6 +81,31 @@ void FieldArguments(FunctionCallInfo fcinfo, const int (&args)[kFieldCount], Fie
                     .Detail("It has %d characters; the limit is %d.", chars, kFieldLimits[f]);
             fields.value[f] = PointerGetDatum(value);
         }
+    }
+}
+
+// Reads the device metadata arguments (at session_update's positions when `update`), checking
+// the user_agent's limit; NULL, or an argument past the function's own (a 0.1.0 function
+// served by this library), means "not given".  An invalid inet never gets here: the
+// argument's cast refuses it (22P02).
+void DeviceArguments(FunctionCallInfo fcinfo, bool update, DeviceValues &device) {
+    for (int d = 0; d < kDeviceCount; d++) {
+        int argno = update ? kDevices[d].update_arg : kDevices[d].arg;
+        device.given[d] = PG_NARGS() > argno && !PG_ARGISNULL(argno);
+        device.isnull[d] = !device.given[d];
+        device.value[d] = device.given[d] ? PG_GETARG_DATUM(argno) : (Datum)0;
+    }
+    if (device.given[kUserAgent]) {
+        text *value =
+            PG_GETARG_TEXT_PP(update ? kDevices[kUserAgent].update_arg : kDevices[kUserAgent].arg);
+        int chars = pg_mbstrlen_with_len(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+        if (chars > kDevices[kUserAgent].limit)
+            throw ErrorReport(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "user_agent is too long")
+                .Detail("It has %d characters; the limit is %d.", chars, kDevices[kUserAgent].limit)
+                .Hint("Pass the first %d characters of the User-Agent header, e.g. "
+                      "left(user_agent, %d).",
+                      kDevices[kUserAgent].limit, kDevices[kUserAgent].limit);
+        device.value[kUserAgent] = PointerGetDatum(value);
     }
 }
 
@@ -183,7 +208,7 @@ int BatchSizeArgument(FunctionCallInfo fcinfo, int argno) {
 using namespace pgsession;
 
 // session_create(id, nonce, state, code_verifier, access_token, sub, data,
-//                idle_timeout, absolute_timeout) RETURNS text
+//                idle_timeout, absolute_timeout, user_agent, ip) RETURNS text
 PGSESSION_FUNCTION(pgsession_create) {
     char generated[kTokenLength + 1];
     text *token;
@@ -196,31 +221,36 @@ PGSESSION_FUNCTION(pgsession_create) {
     }
     FieldValues fields;
     FieldArguments(fcinfo, kFieldArg, fields);
+    DeviceValues device;
+    DeviceArguments(fcinfo, false, device);
     Timeouts timeouts;
     timeouts.idle_us = TimeoutArgument(fcinfo, 7, "idle_timeout", idle_timeout_s, false);
     timeouts.absolute_us = TimeoutArgument(fcinfo, 8, "absolute_timeout", absolute_timeout_s, true);
 
     TokenDigest key;
     DigestToken(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), key);
-    if (!InsertSession(key, PG_ARGISNULL(0), fields, timeouts, Now()))
+    if (!InsertSession(key, PG_ARGISNULL(0), fields, device, timeouts, Now()))
         throw ErrorReport(ERRCODE_UNIQUE_VIOLATION, "a live session with this id already exists")
             .Hint("Omit the id to let session_create generate a unique token.");
     PG_RETURN_TEXT_P(token);
 }
 
 // session_save(id, data, sub, idle_timeout, absolute_timeout, nonce, state,
-//              code_verifier, access_token) RETURNS timestamptz: creates or replaces the
-// session with this (application-chosen) id, whole, and returns its expiry.
+//              code_verifier, access_token, user_agent, ip) RETURNS timestamptz: creates or
+// replaces the session with this (application-chosen) id, whole, and returns its expiry.
+// The device metadata is kept where not given (see SaveSession).
 PGSESSION_FUNCTION(pgsession_save) {
     bool isnull = PG_ARGISNULL(0);
     text *id = isnull ? nullptr : PG_GETARG_TEXT_PP(0);
     ValidateId(id, isnull, "id");
     FieldValues fields;
     FieldArguments(fcinfo, kSaveFieldArg, fields);
+    DeviceValues device;
+    DeviceArguments(fcinfo, false, device);
     TimeoutChange timeouts = TimeoutChangeArguments(fcinfo, 3);
     TokenDigest key;
     DigestToken(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), key);
-    PG_RETURN_TIMESTAMPTZ(SaveSession(key, fields, timeouts, Now()));
+    PG_RETURN_TIMESTAMPTZ(SaveSession(key, fields, device, timeouts, Now()));
 }
 
 // session_get(id) RETURNS SETOF pgsession.session: zero or one row.
@@ -247,12 +277,15 @@ PGSESSION_FUNCTION(pgsession_touch) {
 }
 
 // session_update(id, nonce, state, code_verifier, access_token, sub, data, clear,
-//                idle_timeout, absolute_timeout) RETURNS boolean (0.1.0 has no timeouts)
+//                idle_timeout, absolute_timeout, user_agent, ip) RETURNS boolean (0.1.0 has
+// no timeouts and no device metadata)
 PGSESSION_FUNCTION(pgsession_update) {
     TokenDigest key;
     bool well_formed = LookupArgument(fcinfo, 0, key);
     FieldValues fields;
     FieldArguments(fcinfo, kFieldArg, fields);
+    DeviceValues device;
+    DeviceArguments(fcinfo, true, device);
     TimeoutChange timeouts = TimeoutChangeArguments(fcinfo, 8);
 
     if (!PG_ARGISNULL(7)) {
@@ -265,6 +298,17 @@ PGSESSION_FUNCTION(pgsession_update) {
             if (nulls[i])
                 throw ErrorReport(ERRCODE_NULL_VALUE_NOT_ALLOWED, "clear must not contain NULL");
             char *name = TextDatumGetCString(names[i]);
+            int d = 0;
+            while (d < kDeviceCount && strcmp(name, kDevices[d].name) != 0)
+                d++;
+            if (d < kDeviceCount) {
+                if (device.given[d] && !device.isnull[d])
+                    throw ErrorReport(ERRCODE_INVALID_PARAMETER_VALUE,
+                                      "field \"%s\" is both given a value and cleared", name);
+                device.given[d] = true;
+                device.isnull[d] = true;
+                continue;
+            }
             int f = 0;
             while (f < kFieldCount && strcmp(name, kFieldNames[f]) != 0)
                 f++;
@@ -282,7 +326,7 @@ PGSESSION_FUNCTION(pgsession_update) {
     // The arguments are checked first: a bad value is an error even for an unknown id.
     if (!well_formed)
         PG_RETURN_BOOL(false);
-    PG_RETURN_BOOL(UpdateSession(key, fields, timeouts, Now()));
+    PG_RETURN_BOOL(UpdateSession(key, fields, device, timeouts, Now()));
 }
 
 // session_delete(id) RETURNS boolean: whether a live session was removed.
@@ -318,11 +362,29 @@ PGSESSION_FUNCTION(pgsession_list) {
     return (Datum)0;
 }
 
-// session_delete_by_sub(sub) RETURNS bigint: how many live sessions were removed.
+// session_delete_by_sub(sub, keep) RETURNS bigint: how many live sessions were removed.
+// keep is a token, untrusted like a cookie: a malformed one keeps nothing.  0.1.0's
+// session_delete_by_sub(sub), served by this library before ALTER EXTENSION UPDATE, has
+// no keep and sends no events.
 PGSESSION_FUNCTION(pgsession_delete_by_sub) {
     Datum sub = SubArgument(fcinfo, 0);
+    TokenDigest keep;
+    bool keeping = false;
+    if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
+        keeping = LookupArgument(fcinfo, 1, keep);
     RequireWritable("session_delete_by_sub()");
-    PG_RETURN_INT64(DeleteSessionsBySub(sub, Now()));
+    PG_RETURN_INT64(DeleteSessionsBySub(sub, keeping ? &keep : nullptr, PG_NARGS() > 1, Now()));
+}
+
+// session_delete_by_handle(sub, handle) RETURNS boolean: whether that user's live session
+// with that handle was removed.
+PGSESSION_FUNCTION(pgsession_delete_by_handle) {
+    Datum sub = SubArgument(fcinfo, 0);
+    if (PG_ARGISNULL(1))
+        throw ErrorReport(ERRCODE_NULL_VALUE_NOT_ALLOWED, "handle must not be NULL")
+            .Hint("Pass a handle that session_list returned.");
+    RequireWritable("session_delete_by_handle()");
+    PG_RETURN_BOOL(DeleteSessionByHandle(sub, PG_GETARG_DATUM(1), Now()));
 }
 
 // session_cleanup(batch_size, max_batches) RETURNS bigint: expired sessions removed.

@@ -4,7 +4,9 @@
 // session does with its own requests (an application may already pass per-session
 // timeouts to session_create), so roles and databases may override them with
 // ALTER ROLE / ALTER DATABASE ... SET.  The worker's settings are PGC_SIGHUP: they are
-// the server's, changed in postgresql.conf and applied by pg_reload_conf().
+// the server's, changed in postgresql.conf and applied by pg_reload_conf().  The events'
+// channel is PGC_SUSET: an ordinary role must neither silence the events that other
+// application servers rely on nor send them elsewhere.
 #include "pgsession/settings.hpp"
 
 extern "C" {
@@ -24,6 +26,7 @@ int cleanup_batch_size = 1000;
 int cleanup_interval_s = 15 * 60; // 15 minutes, as the original design
 char *cleanup_databases = nullptr;
 bool cleanup_worker_enabled = true;
+char *notify_channel = nullptr;
 
 namespace {
 
@@ -47,6 +50,17 @@ bool CheckDatabases(char **newval, void **, GucSource) {
     GUC_check_errhint("Separate database names with commas, as in 'app, billing'; "
                       "double-quote a name that contains a comma, a space or a double quote, "
                       "doubling the double quotes in it.");
+    return false;
+}
+
+// The check hook of pgsession.notify_channel: NOTIFY takes channel names shorter than
+// NAMEDATALEN; a longer one is refused here rather than failing every delete.
+bool CheckNotifyChannel(char **newval, void **, GucSource) {
+    if (*newval == nullptr || strlen(*newval) < NAMEDATALEN)
+        return true;
+    GUC_check_errdetail("A channel name has at most %d bytes; this one has %zu.", NAMEDATALEN - 1,
+                        strlen(*newval));
+    GUC_check_errhint("Use a shorter name, or an empty string to turn events off.");
     return false;
 }
 
@@ -163,6 +177,13 @@ void DefineSettings() {
         "Needs pgsession in shared_preload_libraries; off leaves cleanup to session_cleanup() "
         "or pg_cron.",
         &cleanup_worker_enabled, cleanup_worker_enabled, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+    DefineCustomStringVariable(
+        "pgsession.notify_channel",
+        "Channel on which the end of a session is notified (LISTEN); empty turns events off.",
+        "Sent at commit by session_delete, session_delete_by_sub, session_delete_by_handle, "
+        "session_rotate and the cleanup (one per batch).",
+        &notify_channel, "pgsession", PGC_SUSET, 0, CheckNotifyChannel, nullptr, nullptr);
 
     MarkGUCPrefixReserved("pgsession");
 }

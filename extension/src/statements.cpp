@@ -18,6 +18,7 @@
 //    statement, with its triggers, rules and checks.
 #include "pgsession/statements.hpp"
 #include "pgsession/boundary.hpp"
+#include "pgsession/events.hpp"
 #include "pgsession/store.hpp"
 
 extern "C" {
@@ -38,7 +39,7 @@ namespace {
 struct Statement {
     const char *sql;
     int nargs;
-    Oid argtypes[20];
+    Oid argtypes[24];
     SPIPlanPtr plan;
 };
 PGSESSION_LONGJMP_SAFE(Statement);
@@ -52,7 +53,10 @@ constexpr bool SameText(const char *a, const char *b) {
     return *a == *b;
 }
 constexpr Oid FieldTypeOid(const char *type) {
-    return SameText(type, "text") ? TEXTOID : SameText(type, "jsonb") ? JSONBOID : InvalidOid;
+    return SameText(type, "text")    ? TEXTOID
+           : SameText(type, "jsonb") ? JSONBOID
+           : SameText(type, "inet")  ? INETOID
+                                     : InvalidOid;
 }
 #define FIELD_TYPE_OID(field, name, type, limit, arg, save_arg) FieldTypeOid(type),
 constexpr Oid kFieldTypeOids[kFieldCount] = {PGSESSION_FIELDS(FIELD_TYPE_OID)};
@@ -63,6 +67,9 @@ constexpr bool EveryFieldTypeKnown() {
     return true;
 }
 static_assert(EveryFieldTypeKnown(), "every field's SQL type has its OID here");
+static_assert(FieldTypeOid(kDevices[kUserAgent].type) == TEXTOID &&
+                  FieldTypeOid(kDevices[kIp].type) == INETOID,
+              "the statements bind the device metadata as text and inet");
 
 // Where `text` starts with `prefix`, what follows it; otherwise nullptr.
 constexpr const char *After(const char *text, const char *prefix) {
@@ -80,54 +87,73 @@ constexpr const char *AfterParameter(const char *text, int number) {
         read = read * 10 + (*text - '0');
     return read == number ? text : nullptr;
 }
-// Whether `sql` assigns field `f` "name = CASE WHEN $given THEN $given+1 ELSE name END".
-constexpr bool AssignsIfGiven(const char *sql, int f, int given) {
+// Whether `sql` assigns column `name` "name = CASE WHEN $given THEN $given+1 ELSE name END".
+constexpr bool AssignsNameIfGiven(const char *sql, const char *name, int given) {
     for (; *sql != '\0'; sql++) {
-        const char *p = After(sql, kFieldNames[f]);
+        const char *p = After(sql, name);
         p = p ? After(p, " = CASE WHEN ") : nullptr;
         p = p ? AfterParameter(p, given) : nullptr;
         p = p ? After(p, " THEN ") : nullptr;
         p = p ? AfterParameter(p, given + 1) : nullptr;
         p = p ? After(p, " ELSE ") : nullptr;
-        p = p ? After(p, kFieldNames[f]) : nullptr;
+        p = p ? After(p, name) : nullptr;
         if (p && After(p, " END"))
             return true;
     }
     return false;
 }
+// The same for field `f`.
+constexpr bool AssignsIfGiven(const char *sql, int f, int given) {
+    return AssignsNameIfGiven(sql, kFieldNames[f], given);
+}
 
 // The parameters of a new session: $1 the key, the fields from $2 in the list's order,
-// then now, the expiry, the idle timeout and the absolute expiry.
-#define INSERT_SESSION                                                                             \
+// then now, the expiry, the idle timeout and the absolute expiry, then the device
+// metadata ($12 user_agent, $13 ip).  The handle is the column's default.
+//
+// Each insert has two forms: without the device columns, taken when the call gives no
+// metadata (which also lets this library serve a database whose table is still 0.1.0's,
+// before ALTER EXTENSION pgsession UPDATE), and with them.  Both take all 13 parameters.
+#define INSERT_SESSION_(DEVICE_COLUMNS, DEVICE_VALUES)                                             \
     "INSERT INTO pgsession.sessions AS s (id_hash, " PGSESSION_FIELD_COLUMNS                       \
     "created_at, last_accessed_at, expires_at, idle_timeout, absolute_expires_at, "                \
-    "cleanup_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $9) "
+    "cleanup_after" DEVICE_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, "  \
+    "$9" DEVICE_VALUES ") "
+#define INSERT_SESSION INSERT_SESSION_("", "")
+#define INSERT_SESSION_DEVICE INSERT_SESSION_(", user_agent, ip", ", $12, $13")
 #define INSERT_ARGTYPES_                                                                           \
     BYTEAOID, PGSESSION_FIELDS(FIELD_TYPE_OID) TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID,        \
-        TIMESTAMPTZOID
+        TIMESTAMPTZOID, TEXTOID, INETOID
 #define INSERT_ARGTYPES                                                                            \
     { INSERT_ARGTYPES_ }
-static_assert(kFieldCount == 6, "INSERT_SESSION binds the fields as $2 to $7");
+static_assert(kFieldCount == 6 && kDeviceCount == 2,
+              "INSERT_SESSION binds the fields as $2 to $7 and the device as $12 and $13");
+constexpr int kInsertParams = 13;
 
 // A generated token is 256 random bits: it cannot meet an existing key, so its insert
 // needs no ON CONFLICT clause and the speculative insertion that comes with it.
-Statement insert_new_stmt = {INSERT_SESSION, 11, INSERT_ARGTYPES, nullptr};
+// Indexed by [device metadata given].
+Statement insert_new_stmts[2] = {{INSERT_SESSION, kInsertParams, INSERT_ARGTYPES, nullptr},
+                                 {INSERT_SESSION_DEVICE, kInsertParams, INSERT_ARGTYPES, nullptr}};
 
 // An application-supplied id is usually new: a plain insert that does nothing on a
 // conflict (ON CONFLICT DO UPDATE would build its update projection at every execution,
 // 12% of the insert).  On a conflict, delete_expired_stmt removes the row if it has
 // expired; a live one is left alone, and exists_stmt tells it from one that vanished
-// meanwhile (see InsertOrReplaceExpired).
-Statement insert_stmt = {INSERT_SESSION "ON CONFLICT (id_hash) DO NOTHING RETURNING 1", 11,
-                         INSERT_ARGTYPES, nullptr};
+// meanwhile (see InsertOrReplaceExpired).  Indexed by [device metadata given].
+#define INSERT_IF_ABSENT "ON CONFLICT (id_hash) DO NOTHING RETURNING 1"
+Statement insert_stmts[2] = {
+    {INSERT_SESSION INSERT_IF_ABSENT, kInsertParams, INSERT_ARGTYPES, nullptr},
+    {INSERT_SESSION_DEVICE INSERT_IF_ABSENT, kInsertParams, INSERT_ARGTYPES, nullptr}};
 
 // An expired session not yet removed, under the key of a new one: deleted (by the
 // executor, so that an application's ON DELETE triggers fire for it as they do when the
 // cleanup removes it), and the insert tried again.  Takes the parameters of
-// INSERT_SESSION, of which it uses the key ($1) and now ($8).
+// INSERT_SESSION, of which it uses the key ($1) and now ($8).  No event: the session
+// expired, and the application that reuses its id is the one that holds it.
 Statement delete_expired_stmt = {
-    "DELETE FROM pgsession.sessions WHERE id_hash = $1 AND expires_at <= $8 RETURNING 1", 11,
-    INSERT_ARGTYPES, nullptr};
+    "DELETE FROM pgsession.sessions WHERE id_hash = $1 AND expires_at <= $8 RETURNING 1",
+    kInsertParams, INSERT_ARGTYPES, nullptr};
 
 Statement exists_stmt = {
     "SELECT 1 FROM pgsession.sessions WHERE id_hash = $1", 1, {BYTEAOID}, nullptr};
@@ -135,39 +161,50 @@ Statement exists_stmt = {
 // Creates or replaces a session in one statement (session_save).  ON CONFLICT DO UPDATE
 // makes concurrent saves of one key wait for each other instead of failing (under READ
 // COMMITTED; under REPEATABLE READ a save racing another can fail with 40001).  The
-// statement replaces a live session ($8 is now): it keeps created_at, and its idle
-// timeout and absolute expiry unless given (then $10, and created_at + $14, NULL for
-// none), and cleanup_after only goes down (to a shorter expiry), never above the expiry.
+// statement replaces a live session ($8 is now): it keeps created_at and the handle, its
+// idle timeout and absolute expiry unless given (then $10, and created_at + $16, NULL for
+// none), and its device metadata unless given ($12, $13; the form with the device
+// columns assigns each given one), and cleanup_after only goes down (to a shorter
+// expiry), never above the expiry.
 // An expired session under the key is left alone (no row returned): SaveSession then
 // replaces it as session_create would (InsertOrReplaceExpired).
 //
-// One statement per combination of given timeouts, so that each assigns only what it
-// changes with plain expressions: PostgreSQL builds the DO UPDATE projection at every
-// execution, inserts included, and its cost grows with the columns and the CASEs in it
-// (bench/README.md, figure 9).  All four take the same 14 parameters.
-#define SAVE_SET(IDLE_SET, IDLE, ABSOLUTE_SET, ABSOLUTE)                                           \
-    INSERT_SESSION                                                                                 \
-    "ON CONFLICT (id_hash) DO UPDATE SET " PGSESSION_FIELDS_FROM_EXCLUDED                          \
+// One statement per combination of given timeouts and device metadata, so that each
+// assigns only what it changes with plain expressions: PostgreSQL builds the DO UPDATE
+// projection at every execution, inserts included, and its cost grows with the columns
+// and the CASEs in it (bench/README.md, figure 9).  All eight take the same 16 parameters.
+#define SAVE_SET(INSERT, DEVICE_SET, IDLE_SET, IDLE, ABSOLUTE_SET, ABSOLUTE)                       \
+    INSERT                                                                                         \
+    "ON CONFLICT (id_hash) DO UPDATE SET " PGSESSION_FIELDS_FROM_EXCLUDED DEVICE_SET               \
     "last_accessed_at = GREATEST(s.last_accessed_at, $8), " IDLE_SET ABSOLUTE_SET                  \
     "expires_at = LEAST($8 + " IDLE ", " ABSOLUTE "), "                                            \
     "cleanup_after = LEAST(s.cleanup_after, $8 + " IDLE ", " ABSOLUTE ") "                         \
     "WHERE s.expires_at > $8 RETURNING expires_at"
 #define SAVE_ARGTYPES                                                                              \
     { INSERT_ARGTYPES_, BOOLOID, BOOLOID, INTERVALOID }
+#define SAVE_DEVICE_KEPT INSERT_SESSION, ""
+#define SAVE_DEVICE_GIVEN                                                                          \
+    INSERT_SESSION_DEVICE, "user_agent = COALESCE(EXCLUDED.user_agent, s.user_agent), "            \
+                           "ip = COALESCE(EXCLUDED.ip, s.ip), "
 #define SAVE_IDLE_GIVEN "idle_timeout = $10, ", "$10"
 #define SAVE_IDLE_KEPT "", "s.idle_timeout"
-#define SAVE_ABSOLUTE_GIVEN "absolute_expires_at = s.created_at + $14, ", "(s.created_at + $14)"
+#define SAVE_ABSOLUTE_GIVEN "absolute_expires_at = s.created_at + $16, ", "(s.created_at + $16)"
 #define SAVE_ABSOLUTE_KEPT "", "s.absolute_expires_at"
 #define SAVE_STATEMENT(...)                                                                        \
-    { SAVE_SET_(__VA_ARGS__), 14, SAVE_ARGTYPES, nullptr }
+    { SAVE_SET_(__VA_ARGS__), 16, SAVE_ARGTYPES, nullptr }
 #define SAVE_SET_(...) SAVE_SET(__VA_ARGS__)
-// Indexed by [idle timeout given][absolute timeout given].
-Statement save_stmts[2][2] = {
-    {SAVE_STATEMENT(SAVE_IDLE_KEPT, SAVE_ABSOLUTE_KEPT),
-     SAVE_STATEMENT(SAVE_IDLE_KEPT, SAVE_ABSOLUTE_GIVEN)},
-    {SAVE_STATEMENT(SAVE_IDLE_GIVEN, SAVE_ABSOLUTE_KEPT),
-     SAVE_STATEMENT(SAVE_IDLE_GIVEN, SAVE_ABSOLUTE_GIVEN)},
-};
+#define SAVE_STATEMENTS(DEVICE)                                                                    \
+    {                                                                                              \
+        {SAVE_STATEMENT(DEVICE, SAVE_IDLE_KEPT, SAVE_ABSOLUTE_KEPT),                               \
+         SAVE_STATEMENT(DEVICE, SAVE_IDLE_KEPT, SAVE_ABSOLUTE_GIVEN)},                             \
+        {                                                                                          \
+            SAVE_STATEMENT(DEVICE, SAVE_IDLE_GIVEN, SAVE_ABSOLUTE_KEPT),                           \
+                SAVE_STATEMENT(DEVICE, SAVE_IDLE_GIVEN, SAVE_ABSOLUTE_GIVEN)                       \
+        }                                                                                          \
+    }
+// Indexed by [device metadata given][idle timeout given][absolute timeout given].
+Statement save_stmts[2][2][2] = {SAVE_STATEMENTS(SAVE_DEVICE_KEPT),
+                                 SAVE_STATEMENTS(SAVE_DEVICE_GIVEN)};
 
 // Recording an access writes only last_accessed_at and expires_at, neither of them
 // indexed, so it is a HOT update when the page has room.  GREATEST keeps both monotonic
@@ -191,68 +228,109 @@ Statement touch_stmt = {
 // held by another writer, relies on every writer of a live session recording it.
 // Timeouts: $15 says the idle timeout changes (to $16), $17 the absolute one (to
 // created_at + $18, NULL for none); then the expiry is recomputed from now ($2), and
-// cleanup_after follows it down when it is shorter.
+// cleanup_after follows it down when it is shorter.  The device metadata are the pairs
+// $19/$20 (user_agent) and $21/$22 (ip), assigned only by the form with the device columns
+// (taken when the call gives or clears one; see INSERT_SESSION for why two forms).
 #define UPDATE_TIMEOUTS "($15 OR $17)"
 #define UPDATE_IDLE "(CASE WHEN $15 THEN $16 ELSE idle_timeout END)"
 #define UPDATE_ABSOLUTE "(CASE WHEN $17 THEN created_at + $18 ELSE absolute_expires_at END)"
 #define UPDATE_EXPIRES "LEAST($2 + " UPDATE_IDLE ", " UPDATE_ABSOLUTE ")"
-#define UPDATE_SESSION                                                                             \
+#define UPDATE_SESSION_(DEVICE_SET)                                                                \
     "UPDATE pgsession.sessions SET "                                                               \
     "nonce = CASE WHEN $3 THEN $4 ELSE nonce END, "                                                \
     "state = CASE WHEN $5 THEN $6 ELSE state END, "                                                \
     "access_token = CASE WHEN $7 THEN $8 ELSE access_token END, "                                  \
     "code_verifier = CASE WHEN $9 THEN $10 ELSE code_verifier END, "                               \
     "sub = CASE WHEN $11 THEN $12 ELSE sub END, "                                                  \
-    "data = CASE WHEN $13 THEN $14 ELSE data END, "                                                \
-    "idle_timeout = " UPDATE_IDLE ", absolute_expires_at = " UPDATE_ABSOLUTE ", "                  \
+    "data = CASE WHEN $13 THEN $14 ELSE data END, " DEVICE_SET "idle_timeout = " UPDATE_IDLE       \
+    ", absolute_expires_at = " UPDATE_ABSOLUTE ", "                                                \
     "last_accessed_at = GREATEST(last_accessed_at, $2), "                                          \
     "expires_at = CASE WHEN " UPDATE_TIMEOUTS " THEN " UPDATE_EXPIRES " "                          \
     "ELSE GREATEST(expires_at, LEAST($2 + idle_timeout, absolute_expires_at)) END, "               \
     "cleanup_after = CASE WHEN " UPDATE_TIMEOUTS " THEN LEAST(cleanup_after, " UPDATE_EXPIRES ") " \
     "ELSE cleanup_after END "                                                                      \
     "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1"
+#define UPDATE_SESSION UPDATE_SESSION_("")
+#define UPDATE_SESSION_DEVICE                                                                      \
+    UPDATE_SESSION_("user_agent = CASE WHEN $19 THEN $20 ELSE user_agent END, "                    \
+                    "ip = CASE WHEN $21 THEN $22 ELSE ip END, ")
 // Field f's pair is $(3 + 2f) and $(4 + 2f), as UpdateSession binds them.
 #define FIELD_GIVEN_AND_TYPE(field, name, type, limit, arg, save_arg) BOOLOID, FieldTypeOid(type),
 #define FIELD_ASSIGNED_IF_GIVEN(field, name, type, limit, arg, save_arg)                           \
     static_assert(AssignsIfGiven(UPDATE_SESSION, field, 3 + 2 * field),                            \
                   "update_stmt assigns " name " from its pair of parameters");
 PGSESSION_FIELDS(FIELD_ASSIGNED_IF_GIVEN)
+static_assert(AssignsNameIfGiven(UPDATE_SESSION_DEVICE, kDevices[kUserAgent].name, 19) &&
+                  AssignsNameIfGiven(UPDATE_SESSION_DEVICE, kDevices[kIp].name, 21),
+              "update_stmts[1] assigns the device metadata from $19 to $22");
 static_assert(kFieldCount == 6, "the timeouts' parameters follow the fields' pairs: $15 to $18");
-Statement update_stmt = {UPDATE_SESSION,
-                         18,
-                         {BYTEAOID, TIMESTAMPTZOID, PGSESSION_FIELDS(FIELD_GIVEN_AND_TYPE) BOOLOID,
-                          INTERVALOID, BOOLOID, INTERVALOID},
-                         nullptr};
+#define UPDATE_ARGTYPES                                                                            \
+    {                                                                                              \
+        BYTEAOID, TIMESTAMPTZOID, PGSESSION_FIELDS(FIELD_GIVEN_AND_TYPE) BOOLOID, INTERVALOID,     \
+            BOOLOID, INTERVALOID, BOOLOID, TEXTOID, BOOLOID, INETOID                               \
+    }
+// Indexed by [device metadata given or cleared]; both take 22 parameters.
+Statement update_stmts[2] = {{UPDATE_SESSION, 22, UPDATE_ARGTYPES, nullptr},
+                             {UPDATE_SESSION_DEVICE, 22, UPDATE_ARGTYPES, nullptr}};
 
-Statement delete_stmt = {
-    "DELETE FROM pgsession.sessions WHERE id_hash = $1 RETURNING expires_at > $2",
-    2,
-    {BYTEAOID, TIMESTAMPTZOID},
-    nullptr};
+// A delete by SQL (see DeleteSessionBySql), with what the event names in the 0.2.0 form;
+// the 0.1.0 table has no handle and sends none.  Indexed by [table has handles].
+Statement delete_stmts[2] = {
+    {"DELETE FROM pgsession.sessions WHERE id_hash = $1 RETURNING expires_at > $2",
+     2,
+     {BYTEAOID, TIMESTAMPTZOID},
+     nullptr},
+    {"DELETE FROM pgsession.sessions WHERE id_hash = $1 RETURNING expires_at > $2, handle, sub",
+     2,
+     {BYTEAOID, TIMESTAMPTZOID},
+     nullptr}};
 
-// A rotation is an access too (see update_stmt).
-Statement rotate_stmt = {"UPDATE pgsession.sessions SET id_hash = $3, "
-                         "last_accessed_at = GREATEST(last_accessed_at, $2), "
-                         "expires_at = GREATEST(expires_at, LEAST($2 + idle_timeout, "
-                         "absolute_expires_at)) "
-                         "WHERE id_hash = $1 AND expires_at > $2 RETURNING 1",
-                         3,
-                         {BYTEAOID, TIMESTAMPTZOID, BYTEAOID},
-                         nullptr};
+// A rotation is an access too (see update_stmt).  The handle stays.  Indexed by [table
+// has handles], as delete_stmts.
+#define ROTATE_SESSION                                                                             \
+    "UPDATE pgsession.sessions SET id_hash = $3, "                                                 \
+    "last_accessed_at = GREATEST(last_accessed_at, $2), "                                          \
+    "expires_at = GREATEST(expires_at, LEAST($2 + idle_timeout, absolute_expires_at)) "            \
+    "WHERE id_hash = $1 AND expires_at > $2 "
+Statement rotate_stmts[2] = {
+    {ROTATE_SESSION "RETURNING 1", 3, {BYTEAOID, TIMESTAMPTZOID, BYTEAOID}, nullptr},
+    {ROTATE_SESSION "RETURNING handle, sub", 3, {BYTEAOID, TIMESTAMPTZOID, BYTEAOID}, nullptr}};
 
-Statement list_stmt = {
-    "SELECT created_at, last_accessed_at, expires_at, absolute_expires_at, idle_timeout "
-    "FROM pgsession.sessions WHERE sub = $1 AND expires_at > $2 ORDER BY created_at",
-    2,
-    {TEXTOID, TIMESTAMPTZOID},
-    nullptr};
+// session_list: 0.2.0's columns, and 0.1.0's (its session_list, still installed until
+// ALTER EXTENSION pgsession UPDATE, returns five columns).  Indexed by [0.2.0].
+#define LIST_COLUMNS "created_at, last_accessed_at, expires_at, absolute_expires_at, idle_timeout"
+#define LIST_WHERE "FROM pgsession.sessions WHERE sub = $1 AND expires_at > $2 ORDER BY created_at"
+Statement list_stmts[2] = {
+    {"SELECT " LIST_COLUMNS " " LIST_WHERE, 2, {TEXTOID, TIMESTAMPTZOID}, nullptr},
+    {"SELECT " LIST_COLUMNS ", handle, user_agent, ip " LIST_WHERE,
+     2,
+     {TEXTOID, TIMESTAMPTZOID},
+     nullptr}};
 
-Statement delete_by_sub_stmt = {
+// A 0.1.0 database's session_delete_by_sub: no keep, no events.
+Statement delete_by_sub_0_1_stmt = {
     "WITH gone AS (DELETE FROM pgsession.sessions WHERE sub = $1 RETURNING expires_at) "
     "SELECT count(*) FILTER (WHERE expires_at > $2) FROM gone",
     2,
     {TEXTOID, TIMESTAMPTZOID},
     nullptr};
+
+// Every session of a user but the one under the key $3 (NULL: none), each returned for
+// its event.  A user's sessions are few: the rows come back to the library.
+Statement delete_by_sub_stmt = {
+    "DELETE FROM pgsession.sessions WHERE sub = $1 AND id_hash IS DISTINCT FROM $3 "
+    "RETURNING id_hash, handle, sub, expires_at > $2",
+    3,
+    {TEXTOID, TIMESTAMPTZOID, BYTEAOID},
+    nullptr};
+
+// The session of a user with a handle, found among the user's sessions through
+// sessions_sub_idx (a handle is not indexed: a user has few sessions).
+Statement delete_by_handle_stmt = {"DELETE FROM pgsession.sessions WHERE sub = $1 AND handle = $2 "
+                                   "RETURNING id_hash, handle, sub, expires_at > $3",
+                                   3,
+                                   {TEXTOID, UUIDOID, TIMESTAMPTZOID},
+                                   nullptr};
 
 // The live rows of a cleanup batch, which CleanupBatch has locked: their cleanup_after
 // moves up to their expiry, so the next runs do not examine them again until then
@@ -372,10 +450,11 @@ Interval MicrosecondsInterval(int64 us) {
     return span;
 }
 
-// The parameters of INSERT_SESSION ($1 to $11) for a new session, in values[0..10] and
-// nulls[0..10] (SPI's ' ' / 'n'); `idle` receives the idle timeout the values point to.
-void NewSessionParameters(TokenDigest &key, const FieldValues &fields, const Timeouts &timeouts,
-                          TimestampTz now, Interval &idle, Datum *values, char *nulls) {
+// The parameters of INSERT_SESSION ($1 to $13) for a new session, in values[0..12] and
+// nulls[0..12] (SPI's ' ' / 'n'); `idle` receives the idle timeout the values point to.
+void NewSessionParameters(TokenDigest &key, const FieldValues &fields, const DeviceValues &device,
+                          const Timeouts &timeouts, TimestampTz now, Interval &idle, Datum *values,
+                          char *nulls) {
     TimestampTz expires_at = now + timeouts.idle_us;
     TimestampTz absolute_expires_at = timeouts.absolute_us > 0 ? now + timeouts.absolute_us : 0;
     if (timeouts.absolute_us > 0 && absolute_expires_at < expires_at)
@@ -396,23 +475,28 @@ void NewSessionParameters(TokenDigest &key, const FieldValues &fields, const Tim
     memset(nulls + 7, ' ', 4);
     if (timeouts.absolute_us == 0)
         nulls[10] = 'n';
+    for (int d = 0; d < kDeviceCount; d++) {
+        values[11 + d] = device.value[d];
+        nulls[11 + d] = device.given[d] && !device.isnull[d] ? ' ' : 'n';
+    }
 }
 
 } // namespace
 
 namespace {
 
-// Inserts the new session whose INSERT_SESSION parameters are `values`, replacing an
-// expired one under its key.  Returns false, changing nothing, when a live session has
-// the key.  Call between Connect() and Disconnect().
-bool InsertOrReplaceExpired(const Datum *values, const char *nulls) {
+// Inserts the new session whose INSERT_SESSION parameters are `values` (with the device
+// columns when `with_device`), replacing an expired one under its key.  Returns false,
+// changing nothing, when a live session has the key.  Call between Connect() and
+// Disconnect().
+bool InsertOrReplaceExpired(bool with_device, const Datum *values, const char *nulls) {
     for (int round = 0;; round++) {
         if (round == 100)
             throw ErrorReport(ERRCODE_T_R_SERIALIZATION_FAILURE,
                               "could not insert the session: its id was taken and released "
                               "100 times meanwhile")
                 .Hint("Retry the call.");
-        Execute(insert_stmt, values, nulls, false);
+        Execute(insert_stmts[with_device], values, nulls, false);
         if (SPI_processed == 1)
             return true;
         // The key is taken: by an expired session (remove it and insert again), a live
@@ -432,46 +516,48 @@ bool InsertOrReplaceExpired(const Datum *values, const char *nulls) {
 } // namespace
 
 bool InsertSession(TokenDigest &key, bool generated, const FieldValues &fields,
-                   const Timeouts &timeouts, TimestampTz now) {
+                   const DeviceValues &device, const Timeouts &timeouts, TimestampTz now) {
     Interval idle;
-    Datum values[11];
-    char nulls[12];
-    NewSessionParameters(key, fields, timeouts, now, idle, values, nulls);
-    nulls[11] = '\0';
+    Datum values[kInsertParams];
+    char nulls[kInsertParams + 1];
+    NewSessionParameters(key, fields, device, timeouts, now, idle, values, nulls);
+    nulls[kInsertParams] = '\0';
+    bool with_device = device.AnyGiven();
 
     Connect();
     bool inserted;
     if (generated) {
-        Execute(insert_new_stmt, values, nulls, false);
+        Execute(insert_new_stmts[with_device], values, nulls, false);
         inserted = SPI_processed == 1;
     } else {
-        inserted = InsertOrReplaceExpired(values, nulls);
+        inserted = InsertOrReplaceExpired(with_device, values, nulls);
     }
     Disconnect();
     return inserted;
 }
 
-TimestampTz SaveSession(TokenDigest &key, const FieldValues &fields, const TimeoutChange &timeouts,
-                        TimestampTz now) {
-    // $1 to $11: the session as new; $12 to $14 say what a live one keeps.
+TimestampTz SaveSession(TokenDigest &key, const FieldValues &fields, const DeviceValues &device,
+                        const TimeoutChange &timeouts, TimestampTz now) {
+    // $1 to $13: the session as new; $14 to $16 say what a live one keeps.
     Interval idle;
     Interval absolute = MicrosecondsInterval(timeouts.value.absolute_us);
-    Datum values[14];
-    char nulls[15];
-    NewSessionParameters(key, fields, timeouts.value, now, idle, values, nulls);
-    memset(nulls + 11, ' ', 3);
-    nulls[14] = '\0';
-    values[11] = BoolGetDatum(timeouts.idle_given);
-    values[12] = BoolGetDatum(timeouts.absolute_given);
-    values[13] = IntervalPGetDatum(&absolute);
+    Datum values[16];
+    char nulls[17];
+    NewSessionParameters(key, fields, device, timeouts.value, now, idle, values, nulls);
+    memset(nulls + 13, ' ', 3);
+    nulls[16] = '\0';
+    values[13] = BoolGetDatum(timeouts.idle_given);
+    values[14] = BoolGetDatum(timeouts.absolute_given);
+    values[15] = IntervalPGetDatum(&absolute);
     if (timeouts.value.absolute_us == 0)
-        nulls[13] = 'n';
+        nulls[15] = 'n';
+    bool with_device = device.AnyGiven();
 
     // A live session is replaced by the save statement; an expired one by session_create's
     // upsert (which leaves a live one alone).  Between the two, a concurrent save may
     // have made the expired session live again, or a cleanup removed it: then start over
     // (a save always ends: each round finds the row live, expired or absent).
-    Statement &save = save_stmts[timeouts.idle_given][timeouts.absolute_given];
+    Statement &save = save_stmts[with_device][timeouts.idle_given][timeouts.absolute_given];
     for (;;) {
         Connect();
         Execute(save, values, nulls, false);
@@ -480,7 +566,7 @@ TimestampTz SaveSession(TokenDigest &key, const FieldValues &fields, const Timeo
             Disconnect();
             return result;
         }
-        bool inserted = InsertOrReplaceExpired(values, nulls);
+        bool inserted = InsertOrReplaceExpired(with_device, values, nulls);
         Disconnect();
         if (inserted)
             return DatumGetTimestampTz(values[8]);
@@ -499,14 +585,14 @@ bool TouchSession(TokenDigest &key, TimestampTz now, TimestampTz *expires_at) {
     return found;
 }
 
-bool UpdateSession(TokenDigest &key, const FieldValues &fields, const TimeoutChange &timeouts,
-                   TimestampTz now) {
+bool UpdateSession(TokenDigest &key, const FieldValues &fields, const DeviceValues &device,
+                   const TimeoutChange &timeouts, TimestampTz now) {
     Interval idle = MicrosecondsInterval(timeouts.value.idle_us);
     Interval absolute = MicrosecondsInterval(timeouts.value.absolute_us);
-    Datum values[18];
-    char nulls[19];
+    Datum values[22];
+    char nulls[23];
     memset(nulls, ' ', sizeof(nulls));
-    nulls[18] = '\0';
+    nulls[22] = '\0';
     values[0] = key.AsDatum();
     values[1] = TimestampTzGetDatum(now);
     for (int f = 0; f < kFieldCount; f++) {
@@ -521,8 +607,14 @@ bool UpdateSession(TokenDigest &key, const FieldValues &fields, const TimeoutCha
     values[17] = IntervalPGetDatum(&absolute);
     if (timeouts.value.absolute_us == 0)
         nulls[17] = 'n';
+    for (int d = 0; d < kDeviceCount; d++) {
+        values[18 + 2 * d] = BoolGetDatum(device.given[d]);
+        values[19 + 2 * d] = device.value[d];
+        if (!device.given[d] || device.isnull[d])
+            nulls[19 + 2 * d] = 'n';
+    }
     Connect();
-    Execute(update_stmt, values, nulls, false);
+    Execute(update_stmts[device.AnyGiven()], values, nulls, false);
     bool updated = SPI_processed == 1;
     Disconnect();
     return updated;
@@ -530,9 +622,15 @@ bool UpdateSession(TokenDigest &key, const FieldValues &fields, const TimeoutCha
 
 bool RotateSession(TokenDigest &old_key, TokenDigest &new_key, TimestampTz now) {
     Datum values[3] = {old_key.AsDatum(), TimestampTzGetDatum(now), new_key.AsDatum()};
+    bool with_events = SessionsHaveHandles();
     Connect();
-    Execute(rotate_stmt, values, nullptr, false);
+    Execute(rotate_stmts[with_events], values, nullptr, false);
     bool rotated = SPI_processed == 1;
+    if (rotated && with_events) {
+        bool sub_isnull;
+        Datum sub = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &sub_isnull);
+        NotifySessionEnded("rotate", old_key.AsDatum(), Column(0, 1), sub, sub_isnull);
+    }
     Disconnect();
     return rotated;
 }
@@ -540,18 +638,53 @@ bool RotateSession(TokenDigest &old_key, TokenDigest &new_key, TimestampTz now) 
 void ListSessions(Datum sub, TimestampTz now, Tuplestorestate *out, TupleDesc desc) {
     Datum values[2] = {sub, TimestampTzGetDatum(now)};
     Connect();
-    Execute(list_stmt, values, nullptr, false);
+    // 0.1.0's session_list has five columns, 0.2.0's eight; CopyRows refuses any other.
+    Execute(list_stmts[desc->natts != 5], values, nullptr, false);
     CopyRows(out, desc);
     Disconnect();
 }
 
-int64 DeleteSessionsBySub(Datum sub, TimestampTz now) {
-    Datum values[2] = {sub, TimestampTzGetDatum(now)};
+namespace {
+
+// Sends the event of every row the last statement deleted, whose result columns are
+// id_hash, handle, sub and whether it was live; returns how many were live.
+int64 NotifyDeletedRows(const char *event) {
+    int64 live = 0;
+    for (uint64 row = 0; row < SPI_processed; row++) {
+        bool sub_isnull;
+        Datum sub = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 3, &sub_isnull);
+        NotifySessionEnded(event, Column(row, 1), Column(row, 2), sub, sub_isnull);
+        if (DatumGetBool(Column(row, 4)))
+            live++;
+    }
+    return live;
+}
+
+} // namespace
+
+int64 DeleteSessionsBySub(Datum sub, TokenDigest *keep, bool with_events, TimestampTz now) {
+    Datum values[3] = {sub, TimestampTzGetDatum(now), keep ? keep->AsDatum() : (Datum)0};
+    const char nulls[4] = {' ', ' ', keep ? ' ' : 'n', '\0'};
     Connect();
-    Execute(delete_by_sub_stmt, values, nullptr, false);
-    int64 live = DatumGetInt64(Column(0, 1));
+    int64 live;
+    if (with_events) {
+        Execute(delete_by_sub_stmt, values, nulls, false);
+        live = NotifyDeletedRows("delete_by_sub");
+    } else {
+        Execute(delete_by_sub_0_1_stmt, values, nullptr, false);
+        live = DatumGetInt64(Column(0, 1));
+    }
     Disconnect();
     return live;
+}
+
+bool DeleteSessionByHandle(Datum sub, Datum handle, TimestampTz now) {
+    Datum values[3] = {sub, handle, TimestampTzGetDatum(now)};
+    Connect();
+    Execute(delete_by_handle_stmt, values, nullptr, false);
+    bool was_live = NotifyDeletedRows("delete_by_handle") > 0;
+    Disconnect();
+    return was_live;
 }
 
 void RecordAccess(TokenDigest &key, TimestampTz now) {
@@ -563,9 +696,15 @@ void RecordAccess(TokenDigest &key, TimestampTz now) {
 
 bool DeleteSessionBySql(TokenDigest &key, TimestampTz now) {
     Datum values[2] = {key.AsDatum(), TimestampTzGetDatum(now)};
+    bool with_events = SessionsHaveHandles();
     Connect();
-    Execute(delete_stmt, values, nullptr, false);
+    Execute(delete_stmts[with_events], values, nullptr, false);
     bool was_live = SPI_processed == 1 && DatumGetBool(Column(0, 1));
+    if (SPI_processed == 1 && with_events) {
+        bool sub_isnull;
+        Datum sub = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &sub_isnull);
+        NotifySessionEnded("delete", key.AsDatum(), Column(0, 2), sub, sub_isnull);
+    }
     Disconnect();
     return was_live;
 }

@@ -41,11 +41,11 @@ SELECT is(pg_temp.attributes('pgsession.sessions', 2), pg_temp.listed(),
           'pgsession.sessions has the fields after id_hash, in the list''s order, with its types');
 SELECT is(pg_temp.attributes('pgsession.session', 1), pg_temp.listed(),
           'pgsession.session (session_get''s rows) starts with the fields, in the list''s order');
-SELECT is(pg_temp.arguments('session_create(text, text, text, text, text, text, jsonb, interval, interval)', 'arg'),
+SELECT is(pg_temp.arguments('session_create(text, text, text, text, text, text, jsonb, interval, interval, text, inet)', 'arg'),
           pg_temp.listed(), 'session_create takes each field where the list says');
-SELECT is(pg_temp.arguments('session_update(text, text, text, text, text, text, jsonb, text[], interval, interval)', 'arg'),
+SELECT is(pg_temp.arguments('session_update(text, text, text, text, text, text, jsonb, text[], interval, interval, text, inet)', 'arg'),
           pg_temp.listed(), 'session_update takes each field where the list says');
-SELECT is(pg_temp.arguments('session_save(text, jsonb, text, interval, interval, text, text, text, text)', 'save_arg'),
+SELECT is(pg_temp.arguments('session_save(text, jsonb, text, interval, interval, text, text, text, text, text, inet)', 'save_arg'),
           pg_temp.listed(), 'session_save takes each field where the list says');
 
 -- A value of the field's type exactly `size` long: characters for text, bytes of jsonb

@@ -1,7 +1,7 @@
 -- An application role can use sessions through the functions but cannot read or write
 -- the table; the administrative functions need an explicit grant.
 BEGIN;
-SELECT plan(32);
+SELECT plan(34);
 
 CREATE ROLE pgsession_test_app NOLOGIN;
 -- pgTAP keeps its bookkeeping in temporary tables of ours; let the role write them.
@@ -38,17 +38,18 @@ SELECT is((SELECT prosecdef FROM pg_proc WHERE oid = 'session_cleanup_in_batches
           false, 'the cleanup procedure (which must commit) runs as its caller');
 SELECT ok(NOT has_table_privilege('public', 'pgsession.sessions', 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE'),
           'PUBLIC has no privilege on the sessions table');
-SELECT ok(has_function_privilege('public', 'session_create(text, text, text, text, text, text, jsonb, interval, interval)', 'EXECUTE')
+SELECT ok(has_function_privilege('public', 'session_create(text, text, text, text, text, text, jsonb, interval, interval, text, inet)', 'EXECUTE')
           AND has_function_privilege('public', 'session_get(text)', 'EXECUTE')
           AND has_function_privilege('public', 'session_touch(text)', 'EXECUTE')
-          AND has_function_privilege('public', 'session_update(text, text, text, text, text, text, jsonb, text[], interval, interval)', 'EXECUTE')
-          AND has_function_privilege('public', 'session_save(text, jsonb, text, interval, interval, text, text, text, text)', 'EXECUTE')
+          AND has_function_privilege('public', 'session_update(text, text, text, text, text, text, jsonb, text[], interval, interval, text, inet)', 'EXECUTE')
+          AND has_function_privilege('public', 'session_save(text, jsonb, text, interval, interval, text, text, text, text, text, inet)', 'EXECUTE')
           AND has_function_privilege('public', 'session_delete(text)', 'EXECUTE')
           AND has_function_privilege('public', 'session_rotate(text)', 'EXECUTE'),
           'the per-session functions are executable by every role');
 SELECT ok(NOT has_function_privilege('public', 'session_cleanup(integer, integer)', 'EXECUTE')
           AND NOT has_function_privilege('public', 'session_list(text)', 'EXECUTE')
-          AND NOT has_function_privilege('public', 'session_delete_by_sub(text)', 'EXECUTE'),
+          AND NOT has_function_privilege('public', 'session_delete_by_sub(text, text)', 'EXECUTE')
+          AND NOT has_function_privilege('public', 'session_delete_by_handle(text, uuid)', 'EXECUTE'),
           'the administrative functions are not executable by PUBLIC');
 SELECT ok(NOT has_function_privilege('public', 'session_cleanup_in_batches(integer)', 'EXECUTE')
           AND NOT has_function_privilege('public', 'pgsession.cleanup_batch(integer)', 'EXECUTE'),
@@ -80,6 +81,7 @@ SELECT throws_ok($$CREATE TABLE pgsession.planted (x int)$$, '42501', NULL, 'nor
 SELECT throws_ok($$SELECT session_cleanup()$$, '42501', NULL, 'session_cleanup needs a grant');
 SELECT throws_ok($$SELECT * FROM session_list('dave')$$, '42501', NULL, 'session_list needs a grant');
 SELECT throws_ok($$SELECT session_delete_by_sub('dave')$$, '42501', NULL, 'session_delete_by_sub needs a grant');
+SELECT throws_ok($$SELECT session_delete_by_handle('dave', gen_random_uuid())$$, '42501', NULL, 'session_delete_by_handle needs a grant');
 
 -- a caller's search_path cannot redirect the functions
 CREATE TEMP TABLE sessions (id_hash bytea);
@@ -90,13 +92,16 @@ SELECT is((SELECT count(*) FROM pg_temp.sessions), 0::bigint, 'and stays empty')
 RESET search_path;
 
 RESET ROLE;
-GRANT EXECUTE ON FUNCTION session_cleanup(integer, integer), session_list(text), session_delete_by_sub(text)
-    TO pgsession_test_app;
+GRANT EXECUTE ON FUNCTION session_cleanup(integer, integer), session_list(text), session_delete_by_sub(text, text),
+    session_delete_by_handle(text, uuid) TO pgsession_test_app;
 SET ROLE pgsession_test_app;
 SELECT lives_ok($$SELECT session_cleanup()$$, 'with a grant, session_cleanup runs');
 SELECT is((SELECT count(*) FROM session_list('dave')), 0::bigint, 'with a grant, session_list runs');
 SELECT session_create(sub => 'dave') AS tok4 \gset
 SELECT is((SELECT count(*) FROM session_list('dave')), 1::bigint, 'session_list shows the user''s session');
+SELECT is(session_delete_by_handle('dave', (SELECT handle FROM session_list('dave'))), true,
+          'with a grant, session_delete_by_handle runs');
+SELECT session_create(sub => 'dave') AS tok5 \gset
 SELECT is(session_delete_by_sub('dave'), 1::bigint, 'with a grant, session_delete_by_sub runs');
 SELECT throws_ok($$SELECT * FROM pgsession.sessions$$, '42501', NULL, 'the grants still give no access to the table');
 RESET ROLE;

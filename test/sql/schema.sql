@@ -7,7 +7,7 @@ SELECT has_schema('pgsession', 'the internal schema pgsession exists');
 SELECT has_table('pgsession', 'sessions', 'the sessions table exists');
 SELECT columns_are('pgsession', 'sessions', ARRAY['id_hash', 'nonce', 'state', 'access_token', 'code_verifier', 'sub',
                    'data', 'created_at', 'last_accessed_at', 'expires_at', 'idle_timeout', 'absolute_expires_at',
-                   'cleanup_after'], 'the table has the documented columns');
+                   'cleanup_after', 'handle', 'user_agent', 'ip'], 'the table has the documented columns');
 SELECT col_is_pk('pgsession', 'sessions', 'id_hash', 'the key is the token digest');
 SELECT col_type_is('pgsession', 'sessions', 'expires_at', 'timestamp with time zone', 'times are timestamptz');
 SELECT indexes_are('pgsession', 'sessions', ARRAY['sessions_pkey', 'sessions_cleanup_after_idx', 'sessions_sub_idx'],

@@ -126,7 +126,8 @@ is "0.1.0 serves all five" "$(grep -c '|' "$DIR/before")" 5
 q -d postgres -c "CREATE ROLE upgrade_app" -c "CREATE DATABASE restricted"
 q -d restricted -c "CREATE EXTENSION pgsession VERSION '0.1.0'" \
     -c "REVOKE EXECUTE ON FUNCTION session_update FROM PUBLIC" \
-    -c "GRANT EXECUTE ON FUNCTION session_update TO upgrade_app"
+    -c "GRANT EXECUTE ON FUNCTION session_update TO upgrade_app" \
+    -c "GRANT EXECUTE ON FUNCTION session_list, session_delete_by_sub TO upgrade_app"
 
 # 3. The new build, a restart, and the 0.1.0 database served by the new library.  The
 # launcher runs once at start: the 1-second session has expired by then.
@@ -143,6 +144,11 @@ is "the new library answers the 0.1.0 functions (malformed token: no session)" \
     "$(q -d app -c "SELECT count(*) FROM session_get('not a token')" 2>&1)" 0
 is "0.1.0 functions write through the new library" \
     "$(q -d app -c "SELECT session_delete(session_create(sub => 'carol'))")" t
+is "the new library lists a 0.1.0 database's sessions (0.1.0's five columns)" \
+    "$(q -d app -c "SELECT count(*) || ' ' || count(idle_timeout) FROM session_list('alice')")" "1 1"
+is "the new library rotates and removes a user's sessions in a 0.1.0 database (no handle yet)" \
+    "$(q -d app -c "SELECT session_rotate(session_create(sub => 'dave')) IS NOT NULL" \
+                -c "SELECT session_delete_by_sub('dave')" | tr '\n' ' ')" "t 1 "
 is "the new library's cleanup removes the expired 0.1.0 session" \
     "$(for _ in $(seq 50); do
            n=$(q -d app -c "SELECT count(*) FROM pgsession.sessions WHERE id_hash = sha256('expires-soon-0000001')")
@@ -158,6 +164,12 @@ is "the database is at $CURRENT" \
 show_all >"$DIR/after-update"
 check "every 0.1.0 session is served with its data intact after the update" \
     cmp -s "$DIR/before" "$DIR/after-update"
+is "every 0.1.0 session got a handle of its own at the update, and no device metadata" \
+    "$(q -d app -c "SELECT count(*) || ',' || count(DISTINCT handle) || ',' || count(*) FILTER (WHERE user_agent IS NULL AND ip IS NULL) FROM pgsession.sessions")" \
+    "5,5,5"
+is "session_list shows an old session's handle, which ends it" \
+    "$(q -d app -c "SELECT session_delete_by_handle('semicolon', (SELECT handle FROM session_list('semicolon')))" \
+                -c "SELECT count(*) FROM session_get('user;1234567890abcdef')" | tr '\n' ' ')" "t 0 "
 is "an old session takes the new functions (session_save replaces its data)" \
     "$(q -d app -c "SELECT session_save('supplied-id-0000000001', '{\"saved\": true}')" \
         -c "SELECT data FROM session_get('supplied-id-0000000001')" | tail -n 1)" '{"saved": true}'
@@ -174,6 +186,11 @@ is "the update warns that every role may create objects in public, and says what
 is "the new session_update keeps the restriction (PUBLIC, upgrade_app)" \
     "$(q -d restricted -c "SELECT has_function_privilege('public', p.oid, 'EXECUTE') || ',' || has_function_privilege('upgrade_app', p.oid, 'EXECUTE') FROM pg_proc p WHERE p.proname = 'session_update'")" \
     "false,true"
+is "session_create stays PUBLIC's; session_list and session_delete_by_sub keep their grant; session_delete_by_handle gets session_delete_by_sub's" \
+    "$(q -d restricted -c "SELECT string_agg(has_function_privilege('public', f, 'EXECUTE') || '/' || has_function_privilege('upgrade_app', f, 'EXECUTE'), ',' ORDER BY n)
+        FROM unnest(ARRAY['session_create(text, text, text, text, text, text, jsonb, interval, interval, text, inet)', 'session_list(text)',
+                          'session_delete_by_sub(text, text)', 'session_delete_by_handle(text, uuid)']) WITH ORDINALITY AS t(f, n)")" \
+    "true/true,false/true,false/true,false/true"
 
 # 5. The upgraded objects equal a fresh install's.
 q -d postgres -c "CREATE DATABASE fresh" -c "CREATE DATABASE fresh_writable"

@@ -39,6 +39,22 @@
     X(kSub, "sub", "text", 255, 5, 2)                                                              \
     X(kData, "data", "jsonb", 1024 * 1024, 6, 1)
 
+// The device metadata of a session (0.2.0): what the application says of the device a
+// session is used from, for a user's list of sessions (session_list).  Kept apart from
+// the fields: they are columns at the end of pgsession.sessions (after cleanup_after, as
+// an upgrade appends them), not attributes of pgsession.session (session_get does not
+// return them), and arguments after every other one of the functions (so that callers
+// passing the 0.1.0 arguments by position keep working).
+//
+// X(enumerator, SQL name, SQL type, limit, argument of session_create and session_save,
+//   argument of session_update)
+//
+// The limit is characters of a user_agent (a browser's is a few hundred; 512 leaves
+// room); an inet is bounded by its type (0: no limit of ours).
+#define PGSESSION_DEVICE_FIELDS(X)                                                                 \
+    X(kUserAgent, "user_agent", "text", 512, 9, 10)                                                \
+    X(kIp, "ip", "inet", 0, 10, 11)
+
 // The field columns as an SQL list, each followed by ", " ("nonce, state, ..., data, ").
 #define PGSESSION_FIELD_COLUMN(field, name, type, limit, arg, save_arg) name ", "
 #define PGSESSION_FIELD_COLUMNS PGSESSION_FIELDS(PGSESSION_FIELD_COLUMN)
@@ -76,6 +92,21 @@ constexpr int kFieldArg[kFieldCount] = {PGSESSION_FIELDS(PGSESSION_FIELD_ARG)};
 // Argument positions of the fields in session_save, by Field.
 constexpr int kSaveFieldArg[kFieldCount] = {PGSESSION_FIELDS(PGSESSION_FIELD_SAVE_ARG)};
 
+// The device metadata, in the list's order: an enumerator each, and what the list says
+// of it.
+#define PGSESSION_DEVICE_ENUMERATOR(device, name, type, limit, arg, update_arg) device,
+enum Device { PGSESSION_DEVICE_FIELDS(PGSESSION_DEVICE_ENUMERATOR) kDeviceCount };
+struct DeviceField {
+    const char *name;
+    const char *type;
+    int limit;
+    int arg;        // 0-based, in session_create and session_save
+    int update_arg; // 0-based, in session_update
+};
+#define PGSESSION_DEVICE_ENTRY(device, name, type, limit, arg, update_arg)                         \
+    {name, type, limit, arg, update_arg},
+constexpr DeviceField kDevices[kDeviceCount] = {PGSESSION_DEVICE_FIELDS(PGSESSION_DEVICE_ENTRY)};
+
 // Whether `args` puts every field at its own position, between `first` and `last`, and
 // none at `other` (an argument that is not a field).
 constexpr bool FieldArgsFit(const int (&args)[kFieldCount], int first, int last, int other = -1) {
@@ -93,6 +124,11 @@ static_assert(FieldArgsFit(kFieldArg, 1, kFieldCount),
 static_assert(FieldArgsFit(kSaveFieldArg, 1, kFieldCount + 2, 3) &&
                   FieldArgsFit(kSaveFieldArg, 1, kFieldCount + 2, 4),
               "session_save takes the fields after the id, around its timeouts (3 and 4)");
+
+static_assert(kDevices[kUserAgent].arg == 9 && kDevices[kIp].arg == 10 &&
+                  kDevices[kUserAgent].update_arg == 10 && kDevices[kIp].update_arg == 11,
+              "the device metadata follows every other argument: session_create and "
+              "session_save take 9 before it, session_update 10 (its clear and timeouts)");
 
 // Whether `text` names every field, as a word, in the list's order (for the messages
 // that list them).

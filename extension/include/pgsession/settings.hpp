@@ -17,6 +17,9 @@ extern int cleanup_interval_s;      // pgsession.cleanup_interval (background wo
 extern char *cleanup_databases;     // pgsession.databases (background worker)
 extern bool cleanup_worker_enabled; // pgsession.cleanup_worker (background worker)
 
+// Events (events.hpp): the channel session events are sent on; empty turns them off.
+extern char *notify_channel; // pgsession.notify_channel
+
 // Upper bound of every timeout, as a setting and per session: 365 days (an interval's
 // months count as 30 days, so '1 year' is 360 of them).  Longer than that is treated as a
 // mistake rather than a wish.

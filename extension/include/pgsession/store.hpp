@@ -32,6 +32,22 @@ struct FieldValues {
 };
 PGSESSION_LONGJMP_SAFE(FieldValues);
 
+// Values for the device metadata of one create, save or update, as FieldValues.  A
+// create stores what is given (NULL otherwise); a save of a live session and an update
+// change only what is `given`.
+struct DeviceValues {
+    Datum value[kDeviceCount];
+    bool isnull[kDeviceCount];
+    bool given[kDeviceCount];
+    bool AnyGiven() const {
+        for (bool g : given)
+            if (g)
+                return true;
+        return false;
+    }
+};
+PGSESSION_LONGJMP_SAFE(DeviceValues);
+
 // Expiry policy of a new session, in microseconds (absolute 0 = no absolute limit).
 struct Timeouts {
     int64 idle_us;
@@ -52,14 +68,16 @@ PGSESSION_LONGJMP_SAFE(TimeoutChange);
 // changing nothing, when a live session already has this key.  `generated` says the
 // key is that of a token just drawn at random (no other session can have it).
 bool InsertSession(TokenDigest &key, bool generated, const FieldValues &fields,
-                   const Timeouts &timeouts, TimestampTz now);
+                   const DeviceValues &device, const Timeouts &timeouts, TimestampTz now);
 
 // Creates or replaces the session under `key` with `fields` (all of them), in one
 // statement that concurrent saves of the same key cannot make fail.  A live session
-// keeps its created_at, and its timeouts unless given; an expired one is replaced
-// whole.  Returns the session's expiry.
-TimestampTz SaveSession(TokenDigest &key, const FieldValues &fields, const TimeoutChange &timeouts,
-                        TimestampTz now);
+// keeps its created_at and handle, its timeouts unless given, and its device metadata
+// unless given (the fields are the session's, saved whole; the metadata is the device's,
+// which a framework's store does not know of); an expired one is replaced whole.  Returns
+// the session's expiry.
+TimestampTz SaveSession(TokenDigest &key, const FieldValues &fields, const DeviceValues &device,
+                        const TimeoutChange &timeouts, TimestampTz now);
 
 // Looks a live session up and puts it as one row (the pgsession.session type) into
 // `out`.  When `may_write` and its access is due (see AccessDue in direct.cpp), records
@@ -75,22 +93,36 @@ bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write, int64 touch_
 // Records an access now; on success stores the new expiry in *expires_at.
 bool TouchSession(TokenDigest &key, TimestampTz now, TimestampTz *expires_at);
 
-// Changes the given fields of a live session, and its timeouts where given (which counts
-// as an access: the expiry is recomputed from now).  Returns whether one was updated.
-bool UpdateSession(TokenDigest &key, const FieldValues &fields, const TimeoutChange &timeouts,
-                   TimestampTz now);
+// Changes the given fields and device metadata of a live session, and its timeouts where
+// given (which counts as an access: the expiry is recomputed from now).  Returns whether
+// one was updated.
+bool UpdateSession(TokenDigest &key, const FieldValues &fields, const DeviceValues &device,
+                   const TimeoutChange &timeouts, TimestampTz now);
 
-// Removes the session under `key`, live or expired.  Returns whether it was live.
+// Removes the session under `key`, live or expired, and sends its event (events.hpp).
+// Returns whether it was live.
 bool DeleteSession(TokenDigest &key, TimestampTz now);
 
-// Moves a live session from `old_key` to `new_key`.  Returns whether one was moved.
+// Moves a live session from `old_key` to `new_key` (its handle stays), and sends the
+// event of the old key.  Returns whether one was moved.
 bool RotateSession(TokenDigest &old_key, TokenDigest &new_key, TimestampTz now);
 
 // Puts the metadata of a user's live sessions into `out` (see session_list).
 void ListSessions(Datum sub, TimestampTz now, Tuplestorestate *out, TupleDesc desc);
 
-// Removes every session of a user; returns how many of them were live.
-int64 DeleteSessionsBySub(Datum sub, TimestampTz now);
+// Removes every session of a user but the one under `keep` (nullptr: none), sending an
+// event for each; returns how many of them were live.  `with_events` is false for a
+// 0.1.0 database served by this library (its table has no handle).
+int64 DeleteSessionsBySub(Datum sub, TokenDigest *keep, bool with_events, TimestampTz now);
+
+// Removes the session of user `sub` with handle `handle` (a uuid Datum), sending its
+// event; returns whether it was live.
+bool DeleteSessionByHandle(Datum sub, Datum handle, TimestampTz now);
+
+// Whether pgsession.sessions has the 0.2.0 handle column: false while this library serves
+// a database not yet updated from 0.1.0 (ALTER EXTENSION pgsession UPDATE), which sends no
+// events.  Cached with the table's layout (direct.cpp).
+bool SessionsHaveHandles();
 
 // What one cleanup batch did.
 struct CleanupBatchResult {
