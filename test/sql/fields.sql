@@ -4,7 +4,9 @@
 -- columns after id_hash and the result type's attributes are the fields in the list's
 -- order, with its types; the functions take each field at the position the list gives
 -- (the orders differ: fields.hpp says why); each field accepts a value at its limit and
--- refuses one past it.  Everything is rolled back.
+-- refuses one past it.  The device metadata (fields.hpp's second list) likewise: the
+-- table's last columns, after every other argument of the functions, not in the result
+-- type.  Everything is rolled back.
 BEGIN;
 \set fields_json `bash test/sql/lib/fields.sh`
 CREATE TEMP TABLE fields AS
@@ -13,7 +15,14 @@ SELECT f.ord::int AS ord, f.field->>'name' AS name, f.field->>'type' AS type,
        (f.field->>'save_arg')::int AS save_arg
   FROM jsonb_array_elements(:'fields_json'::jsonb) WITH ORDINALITY AS f(field, ord);
 
-SELECT plan(6 + 2 * (SELECT count(*)::int FROM fields));
+\set devices_json `bash test/sql/lib/fields.sh devices`
+CREATE TEMP TABLE devices AS
+SELECT d.ord::int AS ord, d.device->>'name' AS name, d.device->>'type' AS type,
+       (d.device->>'limit')::int AS max, (d.device->>'arg')::int AS arg,
+       (d.device->>'update_arg')::int AS update_arg
+  FROM jsonb_array_elements(:'devices_json'::jsonb) WITH ORDINALITY AS d(device, ord);
+
+SELECT plan(13 + 2 * (SELECT count(*)::int FROM fields));
 
 SELECT cmp_ok((SELECT count(*)::int FROM fields), '>', 0, 'fields.hpp lists the fields');
 
@@ -24,18 +33,24 @@ CREATE FUNCTION pg_temp.attributes(rel regclass, first int) RETURNS text[] LANGU
              WHERE attrelid = rel AND attnum > 0 AND NOT attisdropped
              ORDER BY attnum OFFSET first - 1 LIMIT (SELECT count(*) FROM fields)) a
 $$;
--- The arguments of a function at the positions `column` of the list gives: "name type".
-CREATE FUNCTION pg_temp.arguments(fn regprocedure, column_name text) RETURNS text[] LANGUAGE plpgsql AS $$
+-- The arguments of a function at the positions `column` of a list (fields or devices)
+-- gives: "name type".
+CREATE FUNCTION pg_temp.arguments(fn regprocedure, column_name text, list text DEFAULT 'fields')
+RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE result text[];
 BEGIN
     EXECUTE format('SELECT array_agg(p.proargnames[f.%I] || '' '' || format_type(p.proargtypes[f.%I - 1], NULL)
-                      ORDER BY f.ord) FROM fields f, pg_proc p WHERE p.oid = $1', column_name, column_name)
+                      ORDER BY f.ord) FROM %I f, pg_proc p WHERE p.oid = $1', column_name, column_name, list)
        INTO result USING fn;
     RETURN result;
 END $$;
-CREATE FUNCTION pg_temp.listed() RETURNS text[] LANGUAGE sql AS $$
-    SELECT array_agg(name || ' ' || type ORDER BY ord) FROM fields
-$$;
+-- A list's entries: "name type".
+CREATE FUNCTION pg_temp.listed(list text DEFAULT 'fields') RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE result text[];
+BEGIN
+    EXECUTE format('SELECT array_agg(name || '' '' || type ORDER BY ord) FROM %I', list) INTO result;
+    RETURN result;
+END $$;
 
 SELECT is(pg_temp.attributes('pgsession.sessions', 2), pg_temp.listed(),
           'pgsession.sessions has the fields after id_hash, in the list''s order, with its types');
@@ -47,6 +62,30 @@ SELECT is(pg_temp.arguments('session_update(text, text, text, text, text, text, 
           pg_temp.listed(), 'session_update takes each field where the list says');
 SELECT is(pg_temp.arguments('session_save(text, jsonb, text, interval, interval, text, text, text, text, text, inet)', 'save_arg'),
           pg_temp.listed(), 'session_save takes each field where the list says');
+
+-- the device metadata
+SELECT cmp_ok((SELECT count(*)::int FROM devices), '>', 0, 'fields.hpp lists the device metadata');
+SELECT is((SELECT array_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum)
+             FROM (SELECT * FROM pg_attribute WHERE attrelid = 'pgsession.sessions'::regclass
+                      AND attnum > 0 AND NOT attisdropped ORDER BY attnum DESC
+                    LIMIT (SELECT count(*) FROM devices)) a),
+          pg_temp.listed('devices'), 'pgsession.sessions ends with the device metadata, in the list''s order');
+SELECT is((SELECT count(*)::int FROM pg_attribute a JOIN devices d ON d.name = a.attname
+            WHERE a.attrelid = 'pgsession.session'::regclass), 0,
+          'pgsession.session (session_get''s rows) has none of it');
+SELECT is(pg_temp.arguments('session_create(text, text, text, text, text, text, jsonb, interval, interval, text, inet)', 'arg', 'devices'),
+          pg_temp.listed('devices'), 'session_create takes the device metadata where the list says');
+SELECT is(pg_temp.arguments('session_save(text, jsonb, text, interval, interval, text, text, text, text, text, inet)', 'arg', 'devices'),
+          pg_temp.listed('devices'), 'and session_save');
+SELECT is(pg_temp.arguments('session_update(text, text, text, text, text, text, jsonb, text[], interval, interval, text, inet)', 'update_arg', 'devices'),
+          pg_temp.listed('devices'), 'and session_update');
+SELECT is((SELECT array_agg(p.pronargs::int ORDER BY p.oid::regprocedure::text) FROM pg_proc p
+            WHERE p.proname IN ('session_create', 'session_save', 'session_update')
+              AND p.pronamespace = (SELECT extnamespace FROM pg_extension WHERE extname = 'pgsession')),
+          (SELECT array_agg(n ORDER BY f) FROM (VALUES ('session_create', (SELECT max(arg) FROM devices)),
+                                                       ('session_save', (SELECT max(arg) FROM devices)),
+                                                       ('session_update', (SELECT max(update_arg) FROM devices))) AS v(f, n)),
+          'and it is their last arguments');
 
 -- A value of the field's type exactly `size` long: characters for text, bytes of jsonb
 -- for jsonb (an object with one string, padded to the size).
