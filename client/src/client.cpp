@@ -35,6 +35,10 @@ const char *field_name(field which) {
         return "sub";
     case field::data:
         return "data";
+    case field::user_agent:
+        return "user_agent";
+    case field::ip:
+        return "ip";
     }
     return "";
 }
@@ -226,7 +230,9 @@ std::string client::create(const create_options &options) {
         .text(options.sub, "sub")
         .text(options.data, "data")
         .integer(micros(options.idle_timeout))
-        .integer(micros(options.absolute_timeout));
+        .integer(micros(options.absolute_timeout))
+        .text(options.user_agent, "user_agent")
+        .text(options.ip, "ip");
     return guarded([&](detail::connection &conn, auto deadline) {
         result res = conn.run(statement::create, values, deadline);
         return text_cell(res.get(), 0, 0).value_or("");
@@ -243,7 +249,9 @@ time_point client::save(std::string_view id, const save_options &options) {
         .text(options.nonce, "nonce")
         .text(options.state, "state")
         .text(options.code_verifier, "code_verifier")
-        .text(options.access_token, "access_token");
+        .text(options.access_token, "access_token")
+        .text(options.user_agent, "user_agent")
+        .text(options.ip, "ip");
     return guarded([&](detail::connection &conn, auto deadline) {
         return time_cell(conn.run(statement::save, values, deadline).get(), 0, 0)
             .value_or(time_point{});
@@ -280,7 +288,9 @@ bool client::update(std::string_view token, const update_options &options) {
         clear = (clear ? *clear + "," : "{") + field_name(which);
     values.text(clear ? std::optional<std::string>(*clear + "}") : std::nullopt, "clear")
         .integer(micros(options.idle_timeout))
-        .integer(micros(options.absolute_timeout));
+        .integer(micros(options.absolute_timeout))
+        .text(options.user_agent, "user_agent")
+        .text(options.ip, "ip");
     return guarded([&](detail::connection &conn, auto deadline) {
         return bool_cell(conn.run(statement::update, values, deadline).get(), 0, 0);
     });
@@ -314,18 +324,38 @@ std::vector<session_info> client::list(std::string_view sub) {
             info.absolute_expires_at = time_cell(res.get(), row, 3);
             info.idle_timeout =
                 std::chrono::microseconds(integer_cell(res.get(), row, 4).value_or(0));
-            sessions.push_back(info);
+            info.handle = text_cell(res.get(), row, 5).value_or("");
+            info.user_agent = text_cell(res.get(), row, 6);
+            info.ip = text_cell(res.get(), row, 7);
+            sessions.push_back(std::move(info));
         }
         return sessions;
     });
 }
 
 std::int64_t client::remove_by_sub(std::string_view sub) {
+    return delete_by_sub(sub, std::nullopt);
+}
+
+std::int64_t client::remove_by_sub(std::string_view sub, std::string_view keep) {
+    return delete_by_sub(sub, std::string(keep));
+}
+
+// session_delete_by_sub, keeping the session of `keep` when given.
+std::int64_t client::delete_by_sub(std::string_view sub, const std::optional<std::string> &keep) {
     params values;
-    values.text(sub, "sub");
+    values.text(sub, "sub").text(keep, "keep");
     return guarded([&](detail::connection &conn, auto deadline) {
         return integer_cell(conn.run(statement::remove_by_sub, values, deadline).get(), 0, 0)
             .value_or(0);
+    });
+}
+
+bool client::remove_by_handle(std::string_view sub, std::string_view handle) {
+    params values;
+    values.text(sub, "sub").text(handle, "handle");
+    return guarded([&](detail::connection &conn, auto deadline) {
+        return bool_cell(conn.run(statement::remove_by_handle, values, deadline).get(), 0, 0);
     });
 }
 

@@ -68,6 +68,8 @@ const char *statement_name(statement which) noexcept {
         return "pgsession_list";
     case statement::remove_by_sub:
         return "pgsession_delete_by_sub";
+    case statement::remove_by_handle:
+        return "pgsession_delete_by_handle";
     case statement::cleanup:
         return "pgsession_cleanup";
     case statement::standby_get:
@@ -89,11 +91,13 @@ std::string statement_sql(statement which, const std::string &quoted_schema) {
         // Timeouts travel as microseconds; NULL stays NULL and takes the setting.
         return "SELECT " + s +
                ".session_create($1, $2, $3, $4, $5, $6, $7::jsonb,"
-               " $8::int8 * interval '1 microsecond', $9::int8 * interval '1 microsecond')";
+               " $8::int8 * interval '1 microsecond', $9::int8 * interval '1 microsecond', $10,"
+               " $11::inet)";
     case statement::save:
         return "SELECT " + epoch_micros("expires_at") + " FROM " + s +
                ".session_save($1, $2::jsonb, $3, $4::int8 * interval '1 microsecond',"
-               " $5::int8 * interval '1 microsecond', $6, $7, $8, $9) AS expires_at";
+               " $5::int8 * interval '1 microsecond', $6, $7, $8, $9, $10, $11::inet) AS "
+               "expires_at";
     case statement::get:
         return "SELECT " + session_columns + " FROM " + s + ".session_get($1)";
     case statement::standby_get:
@@ -121,17 +125,22 @@ std::string statement_sql(statement which, const std::string &quoted_schema) {
     case statement::update:
         return "SELECT " + s +
                ".session_update($1, $2, $3, $4, $5, $6, $7::jsonb, $8::text[],"
-               " $9::int8 * interval '1 microsecond', $10::int8 * interval '1 microsecond')";
+               " $9::int8 * interval '1 microsecond', $10::int8 * interval '1 microsecond', $11,"
+               " $12::inet)";
     case statement::remove:
         return "SELECT " + s + ".session_delete($1)";
     case statement::rotate:
         return "SELECT " + s + ".session_rotate($1)";
     case statement::list:
+        // handle and ip in their types' output form (an inet's ::text would add "/32").
         return "SELECT " + epoch_micros("created_at") + ", " + epoch_micros("last_accessed_at") +
                ", " + epoch_micros("expires_at") + ", " + epoch_micros("absolute_expires_at") +
-               ", " + epoch_micros("idle_timeout") + " FROM " + s + ".session_list($1)";
+               ", " + epoch_micros("idle_timeout") + ", handle, user_agent, ip FROM " + s +
+               ".session_list($1)";
     case statement::remove_by_sub:
-        return "SELECT " + s + ".session_delete_by_sub($1)";
+        return "SELECT " + s + ".session_delete_by_sub($1, $2)";
+    case statement::remove_by_handle:
+        return "SELECT " + s + ".session_delete_by_handle($1, $2::uuid)";
     case statement::cleanup:
         return "SELECT " + s + ".session_cleanup($1::int4, $2::int4)";
     }

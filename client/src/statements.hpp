@@ -22,6 +22,7 @@ enum class statement {
     rotate,
     list,
     remove_by_sub,
+    remove_by_handle,
     cleanup,
     /// session_get on a standby: the session's columns as `get`, then whether an access
     /// looks due (standby_due_column), the standby's replay position and its own view of
@@ -32,7 +33,7 @@ enum class statement {
 };
 
 /// Number of statements.
-constexpr std::size_t statement_count = 12;
+constexpr std::size_t statement_count = 13;
 
 /// The parameters of one statement, all in text format; empty means SQL NULL.
 class params {

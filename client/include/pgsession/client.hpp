@@ -70,6 +70,14 @@ struct session_info {
     std::optional<time_point> absolute_expires_at{};
     /// The session's idle timeout.
     std::chrono::microseconds idle_timeout{};
+    /// The session's handle, the text of a UUID: names the session for
+    /// remove_by_handle(), stays the same across rotate(), and cannot resume it.
+    std::string handle{};
+    /// User agent of the device, as the application gave it; empty when not given.
+    std::optional<std::string> user_agent{};
+    /// Address of the device (the text of an inet, e.g. "192.0.2.1"); empty when not
+    /// given.
+    std::optional<std::string> ip{};
 };
 
 /// What create() stores in a new session; every member is optional.
@@ -93,6 +101,11 @@ struct create_options {
     std::optional<std::chrono::microseconds> idle_timeout{};
     /// Absolute timeout; empty takes pgsession.absolute_timeout, zero means none.
     std::optional<std::chrono::microseconds> absolute_timeout{};
+    /// User agent of the device, for list() (at most 512 characters).
+    std::optional<std::string> user_agent{};
+    /// Address of the device, for list(): an IPv4 or IPv6 address as PostgreSQL's inet
+    /// reads it ("192.0.2.1", "2001:db8::1"); anything else throws bad_input (22P02).
+    std::optional<std::string> ip{};
 };
 
 /// What save() stores under an application-chosen id: the whole session, since a save
@@ -117,10 +130,14 @@ struct save_options {
     /// keeps a live session's absolute expiry, or takes pgsession.absolute_timeout for a
     /// new one.
     std::optional<std::chrono::microseconds> absolute_timeout{};
+    /// User agent of the device (at most 512 characters); empty keeps a live session's.
+    std::optional<std::string> user_agent{};
+    /// Address of the device, as create_options::ip; empty keeps a live session's.
+    std::optional<std::string> ip{};
 };
 
 /// A session field, to name in update_options::clear.
-enum class field { nonce, state, access_token, code_verifier, sub, data };
+enum class field { nonce, state, access_token, code_verifier, sub, data, user_agent, ip };
 
 /// What update() changes: given members are set, fields listed in `clear` are emptied,
 /// everything else is left alone.  A field may not be both given and cleared.
@@ -137,6 +154,10 @@ struct update_options {
     std::optional<std::string> sub{};
     /// New data, the text of a JSON object; replaces the old data as a whole.
     std::optional<std::string> data{};
+    /// New user agent of the device (at most 512 characters).
+    std::optional<std::string> user_agent{};
+    /// New address of the device, as create_options::ip.
+    std::optional<std::string> ip{};
     /// Fields to empty.
     std::vector<field> clear{};
     /// New idle timeout.  Changing a timeout counts as an access: the expiry is
@@ -259,10 +280,20 @@ class client {
     /// Gives a live session a new token and returns it; the old one stops working.
     /// Empty when unknown or expired (session_rotate).
     std::optional<std::string> rotate(std::string_view token);
-    /// Metadata of a user's live sessions, oldest first (session_list).
+    /// Metadata of a user's live sessions, oldest first, each with its handle and
+    /// device (session_list).
     std::vector<session_info> list(std::string_view sub);
-    /// Removes every session of a user and returns how many were live.
+    /// Removes every session of a user and returns how many were live (log out
+    /// everywhere; session_delete_by_sub).
     std::int64_t remove_by_sub(std::string_view sub);
+    /// Removes every session of a user but the one with the token `keep` (log out the
+    /// other devices) and returns how many were live.  A `keep` that is unknown,
+    /// expired, malformed or another user's keeps nothing.
+    std::int64_t remove_by_sub(std::string_view sub, std::string_view keep);
+    /// Removes the user's session with this handle (session_info::handle); false when
+    /// no live session of `sub` has it, e.g. another user's (session_delete_by_handle).
+    /// A handle that is not a UUID throws bad_input (22P02).
+    bool remove_by_handle(std::string_view sub, std::string_view handle);
     /// Removes expired sessions now and returns how many (session_cleanup).
     std::int64_t cleanup(const cleanup_options &options = {});
 
@@ -293,6 +324,7 @@ class client {
   private:
     detail::connection &connection();
     detail::connection &connection(std::chrono::milliseconds connect_timeout);
+    std::int64_t delete_by_sub(std::string_view sub, const std::optional<std::string> &keep);
     template <class Call> auto guarded(Call &&call);
     template <class Call>
     auto guarded(std::chrono::milliseconds connect_timeout, detail::steady_time deadline,
