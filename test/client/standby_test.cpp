@@ -90,6 +90,29 @@ TEST(standby_options, are_checked_when_the_client_is_made) {
     }
 }
 
+TEST(standby_options, a_standby_that_is_down_leaves_reads_to_the_primary) {
+    pgsession::client_options options = standby_options();
+    const std::string down =
+        "host=127.0.0.1 port=" + std::to_string(pgsession::test::closed_port()) + " user=postgres";
+    options.standbys = {down};
+    client sessions{options};
+    const std::string token = sessions.create();
+    const auto took = pgsession::test::elapsed([&] {
+        for (int i = 0; i < 20; i++)
+            ASSERT_TRUE(sessions.get(token)) << "read " << i;
+    });
+    EXPECT_LT(took, 2s);
+
+    // Nothing answers at all: the primary's error.
+    options.conninfo = down;
+    try {
+        client nowhere{options};
+        FAIL() << "connected with every server down";
+    } catch (const pgsession::connection_error &e) {
+        EXPECT_EQ(e.sqlstate(), "08001");
+    }
+}
+
 TEST(standby_reads, are_served_by_the_standby_and_not_the_primary) {
     admin primary;
     admin standby{standby_conninfo()};
