@@ -6,7 +6,10 @@
 // ALTER ROLE / ALTER DATABASE ... SET.  The worker's settings are PGC_SIGHUP: they are
 // the server's, changed in postgresql.conf and applied by pg_reload_conf().  The events'
 // channel is PGC_SUSET: an ordinary role must neither silence the events that other
-// application servers rely on nor send them elsewhere.
+// application servers rely on nor send them elsewhere.  It is empty (events off) by
+// default: PostgreSQL commits the transactions that notify one at a time (PreCommit_Notify
+// holds a cluster-wide lock through the commit), which halved session_delete's throughput
+// with 8 clients (bench/README.md, figure 9f), and most installations have no listener.
 #include "pgsession/settings.hpp"
 
 extern "C" {
@@ -180,10 +183,11 @@ void DefineSettings() {
 
     DefineCustomStringVariable(
         "pgsession.notify_channel",
-        "Channel on which the end of a session is notified (LISTEN); empty turns events off.",
+        "Channel on which the end of a session is notified (LISTEN); empty (the default) turns "
+        "events off.",
         "Sent at commit by session_delete, session_delete_by_sub, session_delete_by_handle, "
         "session_rotate and the cleanup (one per batch).",
-        &notify_channel, "pgsession", PGC_SUSET, 0, CheckNotifyChannel, nullptr, nullptr);
+        &notify_channel, "", PGC_SUSET, 0, CheckNotifyChannel, nullptr, nullptr);
 
     MarkGUCPrefixReserved("pgsession");
 }

@@ -1,6 +1,7 @@
--- Session events: a session ended by session_delete, session_delete_by_sub,
--- session_delete_by_handle, session_rotate or the cleanup is notified on
--- pgsession.notify_channel when its transaction commits, never before and never after a
+-- Session events: with pgsession.notify_channel set (it is empty, events off, by
+-- default), a session ended by session_delete, session_delete_by_sub,
+-- session_delete_by_handle, session_rotate or the cleanup is notified on that channel
+-- when its transaction commits, never before and never after a
 -- rollback, with a JSON payload naming it by the SHA-256 of its token.  A notification is
 -- delivered to other sessions only, at commit: here one dblink connection listens, and
 -- another (autocommit, or an explicit transaction block) ends sessions.
@@ -13,7 +14,7 @@ SELECT dblink_exec('events_listener', 'LISTEN pgsession_renamed');
 \o
 BEGIN;
 \ir lib/error_of.sql
-SELECT plan(26);
+SELECT plan(28);
 
 -- What the listener heard: every notification it has received, in order.
 CREATE TEMP TABLE heard (n serial, channel text, payload text);
@@ -50,6 +51,13 @@ CREATE FUNCTION pg_temp.expected(event text, token text) RETURNS jsonb LANGUAGE 
       FROM pgsession.sessions s WHERE s.id_hash = sha256(convert_to(token, 'UTF8'))
 $$;
 SELECT is(pg_temp.heard_on(0), '{}', 'the listener starts with nothing heard');
+
+-- off by default
+SELECT is((SELECT boot_val FROM pg_settings WHERE name = 'pgsession.notify_channel'), '',
+          'pgsession.notify_channel is empty by default');
+SELECT pg_temp.write($$SELECT session_delete(session_create(sub => 'ev-default'))$$) AS ignored \gset
+SELECT is(pg_temp.heard_on(0), '{}', 'so by default a delete sends nothing');
+SELECT pg_temp.write($$SELECT set_config('pgsession.notify_channel', 'pgsession', false)$$) AS ignored \gset
 
 -- session_delete, at commit
 SELECT pg_temp.write($$SELECT session_create(sub => 'ev-alice')$$) AS t1 \gset

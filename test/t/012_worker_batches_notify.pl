@@ -1,5 +1,5 @@
-# The cleanup worker's batches send session events: one notification per batch that
-# removed sessions, on pgsession.notify_channel, with how many it removed, at the
+# The cleanup worker's batches send session events (pgsession.notify_channel set in
+# postgresql.conf): one notification per batch that removed sessions, on that channel, with how many it removed, at the
 # batch's commit; none for a run that removes nothing, and none once the channel is
 # set empty (a reload).
 use strict;
@@ -13,7 +13,8 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 my $node = new_worker_node('notify',
-    conf => ["pgsession.databases = 'postgres'", "pgsession.cleanup_batch_size = 100"]);
+    conf => ["pgsession.databases = 'postgres'", "pgsession.cleanup_batch_size = 100",
+             "pgsession.notify_channel = 'pgsession'"]);
 my $listener = $node->background_psql('postgres');
 $listener->query_safe('LISTEN pgsession');
 
