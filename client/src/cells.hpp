@@ -20,8 +20,12 @@ std::optional<std::int64_t> integer_cell(const PGresult *res, int row, int colum
 bool bool_cell(const PGresult *res, int row, int column);
 /// A timestamp cell (microseconds since the Unix epoch), empty when NULL.
 std::optional<time_point> time_cell(const PGresult *res, int row, int column);
-/// The session in the first ten columns of a session_get result, empty when there is no
-/// row.
+/// How many columns a session takes at the start of a session_get result (the session
+/// columns of statement_sql, in session_of's order); standby_get's own columns follow.
+constexpr int session_column_count = 10;
+
+/// The session in the first session_column_count columns of a session_get result, empty
+/// when there is no row.
 std::optional<session> session_of(const PGresult *res);
 
 } // namespace pgsession::detail

@@ -51,13 +51,17 @@ void standby::failed() noexcept {
 }
 
 standby_answer standby_answer_of(const PGresult *res) {
+    if (PQnfields(res) != session_column_count + 3)
+        throw error("XX000", "unexpected standby_get result of " + std::to_string(PQnfields(res)) +
+                                 " columns");
     standby_answer answer;
     answer.found = session_of(res);
     if (!answer.found)
         return answer;
-    answer.due = bool_cell(res, 0, 10);
-    answer.replayed = integer_cell(res, 0, 11);
-    if (std::optional<std::int64_t> us = integer_cell(res, 0, 12))
+    // standby_get's columns after the session's: due, replay position, own lag.
+    answer.due = bool_cell(res, 0, session_column_count);
+    answer.replayed = integer_cell(res, 0, session_column_count + 1);
+    if (std::optional<std::int64_t> us = integer_cell(res, 0, session_column_count + 2))
         answer.local_lag = std::chrono::microseconds(*us);
     return answer;
 }
