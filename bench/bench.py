@@ -185,6 +185,26 @@ class Bench:
         self.figures.append(figure)
         return figure
 
+    # The session events (figures 5 and 9f): an application server's listener, which reads
+    # every notification (psql prints each one after a query, here every 0.2 s), runs
+    # through both sides of an events-on / events-off comparison; each side connects with
+    # pgsession.notify_channel set accordingly (empty, events off, is the default).
+    EVENTS_ON = "-c pgsession.notify_channel=pgsession"
+    EVENTS_OFF = "-c pgsession.notify_channel="
+
+    def start_listener(self):
+        listener = subprocess.Popen(["psql", "-X", "-q"], env=self.env, stdin=subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    text=True)
+        listener.stdin.write("LISTEN pgsession;\nSELECT 1 \\watch 0.2\n")
+        listener.stdin.flush()
+        return listener
+
+    @staticmethod
+    def stop_listener(listener):
+        listener.terminate()
+        listener.wait(timeout=30)
+
     def compare(self, name, script_a, script_b, clients, target, defines, options_a="",
                 options_b="", notes=""):
         """A figure from two pgbench scripts: transactions per second, A over B."""
@@ -377,11 +397,13 @@ class Bench:
         return rows
 
     def cleanup_run(self, side, plot):
-        """One cleanup with a reader at a fixed rate: rows/s, p99 at rest and during, WAL."""
+        """One cleanup with a reader at a fixed rate: rows/s, p99 at rest and during, WAL.
+        Side "pgsession" runs with the default settings (no session events), "events" is
+        the same with them on."""
         cfg = self.cfg
         prefix = os.path.join(self.results, f"reader-{side}")
-        reader_script = "pgsession_get.sql" if side == "pgsession" else "cps_get.sql"
-        if side == "pgsession":
+        reader_script = "cps_get.sql" if side == "delete" else "pgsession_get.sql"
+        if side != "delete":
             count_sql = "SELECT count(*) FROM pgsession.sessions WHERE expires_at <= now()"
             cleanup_sql = "CALL session_cleanup_in_batches()"
         else:
@@ -397,7 +419,7 @@ class Bench:
             time.sleep(cfg["rest"] + 1)
             wal0, _ = self.counters()
             t0 = time.time()
-            self.psql(cleanup_sql)
+            self.psql(cleanup_sql, options=self.EVENTS_ON if side == "events" else None)
             t1 = time.time()
             wal1, _ = self.counters()
             time.sleep(1.0)
@@ -420,21 +442,42 @@ class Bench:
         total = cfg["live"] + cfg["expired"]
         log(f"== figure 5: cleanup of {cfg['expired']:,} expired sessions among {total:,}, "
             f"session_get at {cfg['reader_rate']}/s meanwhile")
-        results = {"pgsession": [], "delete": []}
+        results = {"pgsession": [], "delete": [], "events": []}
         plot = {}
-        for r in range(cfg["cleanup_rounds"]):
-            self.load("expired", cfg["expired"])
-            self.vacuum("pgsession.sessions", "session")
-            self.spread_accesses()
-            order = ["pgsession", "delete"] if r % 2 == 0 else ["delete", "pgsession"]
-            last = r == cfg["cleanup_rounds"] - 1
-            for side in order:
-                results[side].append(self.cleanup_run(side, plot if last else None))
-            a, b = results["pgsession"][-1], results["delete"][-1]
-            log(f"    round {r + 1}: batches {a['rate']:,.0f} rows/s, p99 {ms(a['p99_rest'])} -> "
-                f"{ms(a['p99_during'])} ms | DELETE {b['rate']:,.0f} rows/s, p99 "
-                f"{ms(b['p99_rest'])} -> {ms(b['p99_during'])} ms")
-        a, b = results["pgsession"], results["delete"]
+        listener = self.start_listener()
+        try:
+            for r in range(cfg["cleanup_rounds"]):
+                self.load("expired", cfg["expired"])
+                self.vacuum("pgsession.sessions", "session")
+                self.spread_accesses()
+                # The same expired sessions again for the second pgsession side (events
+                # on, or off), which runs after the first removed them.
+                self.psql("DROP TABLE IF EXISTS bench_expired; CREATE TABLE bench_expired AS "
+                          "SELECT * FROM pgsession.sessions WHERE expires_at <= now()")
+                order = (["pgsession", "events", "delete"] if r % 2 == 0
+                         else ["delete", "events", "pgsession"])
+                last = r == cfg["cleanup_rounds"] - 1
+                for side in order:
+                    if side != "delete" and self.psql(
+                            "SELECT count(*) FROM pgsession.sessions "
+                            "WHERE expires_at <= now()") == "0":
+                        self.psql("INSERT INTO pgsession.sessions SELECT * FROM bench_expired")
+                        self.vacuum("pgsession.sessions")
+                    results[side].append(
+                        self.cleanup_run(side, plot if last and side != "events" else None))
+                a, b, c = results["pgsession"][-1], results["delete"][-1], results["events"][-1]
+                log(f"    round {r + 1}: batches {a['rate']:,.0f} rows/s, p99 "
+                    f"{ms(a['p99_rest'])} -> {ms(a['p99_during'])} ms | with events "
+                    f"{c['rate']:,.0f} rows/s | DELETE {b['rate']:,.0f} rows/s, p99 "
+                    f"{ms(b['p99_rest'])} -> {ms(b['p99_during'])} ms")
+        finally:
+            self.stop_listener(listener)
+            self.psql("DROP TABLE IF EXISTS bench_expired")
+        a, b, c = results["pgsession"], results["delete"], results["events"]
+        ratio, spread = median_ratio([x["rate"] for x in c], [x["rate"] for x in a])
+        self.add(Figure("5. cleanup rows/s: session events on / off", med(c, "rate"),
+                        med(a, "rate"), ratio, spread, 0.95, unit="rows/s", rounds=len(c),
+                        notes="one notification per batch of 1000; a listener reading them"))
         ratio, spread = median_ratio([x["rate"] for x in a], [x["rate"] for x in b])
         self.add(Figure("5. cleanup rows/s: batches / one DELETE",
                         med(a, "rate"), med(b, "rate"), ratio, spread, 0.8, unit="rows/s",
@@ -729,10 +772,50 @@ class Bench:
         self.framework_compare("e", "session_delete / destroy() of a live id", delete,
                                existing, 1.0, f"{per_client:,} per client and run; "
                                "synchronous_commit off", transactions=per_client)
+        self.delete_events_cost(total, per_client, delete_step)
         # Leave the tables as loaded for what follows.
         self.psql("DELETE FROM pgsession.sessions WHERE data ? 'passport'")
         self.psql(f"DELETE FROM session WHERE left(sid, 13) = '{self.fw_prefix}'")
         self.vacuum("pgsession.sessions", "session")
+
+    def delete_events_cost(self, total, per_client, delete_step):
+        """Figure 9f: session_delete of a live id with the session events on (A) and off
+        (B), a listener reading them throughout; each run deletes sessions of its own."""
+        cfg = self.cfg
+        clients = max(cfg["clients"])
+        name = f"9f. session_delete of a live id: session events on / off, {clients} clients"
+        log(f"  {name}")
+        # Tags 200 + n (events on) and 300 + n (off), n = 0 the warm-up: ids no other run
+        # of figure 9 takes.
+        for side_tag in (200, 300):
+            for r in range(cfg["rounds"] + 1):
+                self.framework_load(total, delete_step, side_tag + r)
+        self.vacuum("pgsession.sessions", "session")
+        self.psql("CHECKPOINT")
+        runs = {200: 0, 300: 0}
+
+        def run(side_tag, measured=True):
+            d = dict(prefix=self.fw_prefix, total=total, per_client=per_client,
+                     step=delete_step, tag=side_tag + runs[side_tag], seed=runs[side_tag], k=0)
+            runs[side_tag] += 1
+            options = "-c synchronous_commit=off " + (self.EVENTS_ON if side_tag == 200
+                                                       else self.EVENTS_OFF)
+            return self.pgbench("pgsession_delete.sql", clients, cfg["warmup"], d, options,
+                                transactions=per_client)[0]
+
+        listener = self.start_listener()
+        try:
+            begin = time.time()
+            run(200, False), run(300, False)
+            a, b = self.alternate(cfg["rounds"], lambda: run(200), lambda: run(300))
+        finally:
+            self.stop_listener(listener)
+        ratio, spread = median_ratio(a, b)
+        self.add(Figure(name, statistics.median(a), statistics.median(b), ratio, spread, 0.95,
+                        unit="tps", rounds=cfg["rounds"],
+                        notes=f"{per_client:,} per client and run; synchronous_commit off; "
+                              "a listener reading the notifications"))
+        log(f"    ({time.time() - begin:.0f} s)")
 
     # ---------------------------------------------------------------- figure 8
 
