@@ -40,8 +40,27 @@ struct libpq_string_deleter {
 connection::connection(const std::string &conninfo, const std::string &schema,
                        std::chrono::milliseconds connect_timeout,
                        std::chrono::milliseconds call_timeout, bool prepared)
-    : prepared_(prepared), timeout_ms_(std::to_string(call_timeout.count())) {
-    const auto deadline = steady_clock::now() + connect_timeout;
+    : connection(conninfo, connect_timeout) {
+    // What is left of the connect timeout bounds the set-up.
+    const auto deadline = connect_started_ + connect_timeout;
+    prepared_ = prepared;
+    timeout_ms_ = std::to_string(call_timeout.count());
+    const std::string found = schema.empty() ? find_schema(deadline) : schema;
+    std::unique_ptr<char, libpq_string_deleter> quoted(
+        PQescapeIdentifier(conn_.get(), found.data(), found.size()));
+    if (!quoted)
+        raise("22023", "invalid schema name: " + last_error(conn_.get()));
+    for (std::size_t i = 0; i < statement_count; i++)
+        sql_.push_back(statement_sql(static_cast<statement>(i), quoted.get()));
+    if (prepared_)
+        prepare_all(deadline);
+    else if (!schema.empty())
+        check_schema(deadline);
+}
+
+connection::connection(const std::string &conninfo, std::chrono::milliseconds connect_timeout)
+    : connect_started_(steady_clock::now()) {
+    const auto deadline = connect_started_ + connect_timeout;
     // The string is expanded in place of dbname; the keywords after it override what
     // it says, so the client always talks UTF-8.
     const char *const keywords[] = {"dbname", "client_encoding", "fallback_application_name",
@@ -67,18 +86,15 @@ connection::connection(const std::string &conninfo, const std::string &schema,
     }
     if (PQsetnonblocking(conn_.get(), 1) != 0)
         lost("switching to non-blocking mode");
+}
 
-    const std::string found = schema.empty() ? find_schema(deadline) : schema;
-    std::unique_ptr<char, libpq_string_deleter> quoted(
-        PQescapeIdentifier(conn_.get(), found.data(), found.size()));
-    if (!quoted)
-        raise("22023", "invalid schema name: " + last_error(conn_.get()));
-    for (std::size_t i = 0; i < statement_count; i++)
-        sql_.push_back(statement_sql(static_cast<statement>(i), quoted.get()));
-    if (prepared_)
-        prepare_all(deadline);
-    else if (!schema.empty())
-        check_schema(deadline);
+void connection::execute(const std::string &sql, steady_clock::time_point deadline) {
+    run_one(
+        [&] {
+            return PQsendQueryParams(conn_.get(), sql.c_str(), 0, nullptr, nullptr, nullptr,
+                                     nullptr, 0);
+        },
+        deadline);
 }
 
 void connection::check_schema(steady_clock::time_point deadline) {
@@ -299,7 +315,7 @@ result connection::next_result(steady_clock::time_point deadline) {
     return result(PQgetResult(conn_.get()));
 }
 
-short connection::wait(short events, steady_clock::time_point deadline) {
+short connection::wait_for(short events, steady_clock::time_point deadline) {
     const int socket = PQsocket(conn_.get());
     if (socket < 0)
         lost("waiting for the server");
@@ -307,7 +323,7 @@ short connection::wait(short events, steady_clock::time_point deadline) {
         const auto left =
             std::chrono::ceil<std::chrono::milliseconds>(deadline - steady_clock::now());
         if (left.count() <= 0)
-            break;
+            return 0;
         pollfd fd{socket, events, 0};
         const int ready = poll(&fd, 1, static_cast<int>(left.count()));
         if (ready > 0)
@@ -315,6 +331,11 @@ short connection::wait(short events, steady_clock::time_point deadline) {
         if (ready < 0 && errno != EINTR)
             raise("08006", std::string("poll failed: ") + std::strerror(errno), {}, {}, true);
     }
+}
+
+short connection::wait(short events, steady_clock::time_point deadline) {
+    if (const short ready = wait_for(events, deadline))
+        return ready;
     throw timeout_error("57014", "the server did not answer in time",
                         "The connection was closed; the next call connects again.");
 }

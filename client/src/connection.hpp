@@ -63,6 +63,10 @@ class connection {
     connection(const std::string &conninfo, const std::string &schema,
                std::chrono::milliseconds connect_timeout, std::chrono::milliseconds call_timeout,
                bool prepared);
+    /// Connects within `connect_timeout` and does nothing else: no schema, no statements
+    /// (a subscription's connection, which only runs execute()).  Throws
+    /// connection_error.
+    connection(const std::string &conninfo, std::chrono::milliseconds connect_timeout);
 
     /// Runs a statement; the result has status PGRES_TUPLES_OK.
     result run(statement which, const params &values, steady_clock::time_point deadline);
@@ -83,6 +87,20 @@ class connection {
     std::vector<outcome> run_batch(statement which, const std::vector<params> &batch,
                                    steady_clock::time_point deadline);
 
+    /// Runs one SQL command without parameters (e.g. LISTEN) by the deadline.
+    void execute(const std::string &sql, steady_clock::time_point deadline);
+
+    /// Waits until the socket is ready for one of `events` (POLLIN, POLLOUT); what it is
+    /// ready for, or 0 once the deadline has passed.  Throws connection_error when the
+    /// connection has no socket or poll() fails.
+    short wait_for(short events, steady_clock::time_point deadline);
+
+    /// The libpq connection, for what this class does not wrap (PQnotifies,
+    /// PQconsumeInput, PQescapeIdentifier).
+    PGconn *native() const noexcept {
+        return conn_.get();
+    }
+
     /// Whether the connection is up and idle: not broken, not inside a call.
     bool usable() const noexcept;
 
@@ -102,7 +120,9 @@ class connection {
     [[noreturn]] void lost(const char *doing);
     void check(const PGresult *res);
 
-    bool prepared_;
+    // When connecting began: the connect timeout counts from here.
+    steady_clock::time_point connect_started_;
+    bool prepared_ = false;
     std::string timeout_ms_;
     std::vector<std::string> sql_;
     std::unique_ptr<PGconn, conn_deleter> conn_;

@@ -152,8 +152,10 @@ mkdir -p "$BUILD"
 log "starting a cluster"
 CLUSTER_DIR=$(make_scratch_dir client)
 PORT=$(free_port)
+# Session events are off by default; the subscription tests (and test/consumer) listen on
+# the channel "pgsession".
 if ! start_cluster "$CLUSTER_DIR" "$PORT" "shared_preload_libraries = 'pgsession'" \
-    "pgsession.cleanup_worker = off"; then
+    "pgsession.cleanup_worker = off" "pgsession.notify_channel = 'pgsession'"; then
     fail 1
     exit 1
 fi

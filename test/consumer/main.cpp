@@ -1,10 +1,14 @@
 // The consumer test's program: creates, reads and removes one session through the
-// installed client, to prove that headers, library and dependencies were found.
+// installed client, and hears its removal, to prove that headers, library and
+// dependencies were found.
 #include <pgsession/client.hpp>
 #include <pgsession/pool.hpp>
+#include <pgsession/subscription.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <vector>
 
 int main(int argc, char **argv) {
     const char *conninfo = argc > 1 ? argv[1] : std::getenv("PGSESSION_CONNINFO");
@@ -13,6 +17,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     try {
+        pgsession::subscription events{conninfo};
         pgsession::pool sessions{conninfo, 2};
         pgsession::create_options options;
         options.sub = "consumer";
@@ -21,6 +26,11 @@ int main(int argc, char **argv) {
         const bool removed = sessions.acquire()->remove(token);
         if (!found || found->sub != "consumer" || !removed) {
             std::cerr << "consumer: the session did not round-trip\n";
+            return 1;
+        }
+        const std::vector<pgsession::event> heard = events.poll(std::chrono::seconds{5});
+        if (heard.empty() || heard[0].id_sha256 != pgsession::token_sha256(token)) {
+            std::cerr << "consumer: the removal was not heard\n";
             return 1;
         }
         std::cout << "consumer: ok\n";
