@@ -98,7 +98,7 @@ class SessionManager {
      * never set are undefined.
      */
     async getSession(sessionId) {
-        if (typeof sessionId !== 'string') {
+        if (!lookupId(sessionId)) {
             return null;
         }
         const rows = await this.connection.rows(this.sql.get, [sessionId]);
@@ -126,6 +126,9 @@ class SessionManager {
      * field given as null is cleared.  An unknown or expired session is left alone.
      */
     async updateSession(sessionId, updates = {}) {
+        if (!lookupId(sessionId)) {
+            return;
+        }
         const values = [sessionId];
         const clear = [];
         for (const [field, column] of FIELDS) {
@@ -140,8 +143,18 @@ class SessionManager {
 
     /** Removes the session (nothing happens for an unknown one). */
     async deleteSession(sessionId) {
+        if (!lookupId(sessionId)) {
+            return;
+        }
         await this.connection.rows(this.sql.delete, [sessionId]);
     }
+}
+
+// Whether an id can name a session at all: a string without NUL (a tampered cookie of
+// "%00" decodes to one; no text parameter can carry it, and no session has it), so that
+// such an id reads as no session instead of failing with 22021.
+function lookupId(sessionId) {
+    return typeof sessionId === 'string' && !sessionId.includes('\0');
 }
 
 // A field's text: URLSearchParams (the original design's state) as its query string.
