@@ -283,10 +283,13 @@ void connection::check(const PGresult *res) {
     if (prepared_ && hint.empty() && (sqlstate == "42P05" || sqlstate == "26000"))
         hint = "Behind a pooler in transaction mode, set client_options::prepared_statements "
                "to false.";
-    raise(sqlstate,
-          error_field(res, PG_DIAG_MESSAGE_PRIMARY).empty()
-              ? last_error(conn_.get())
-              : error_field(res, PG_DIAG_MESSAGE_PRIMARY),
+    const std::string message = error_field(res, PG_DIAG_MESSAGE_PRIMARY);
+    // One of our calls matches no function: the server's hint (add casts) misleads; the
+    // schema holds an older extension (the client calls 0.2.0's signatures) or none.
+    if (sqlstate == "42883" && message.find(".session_") != std::string::npos)
+        hint = "The client calls the functions of pgsession 0.2.0: check that the extension is "
+               "in this schema and up to date (ALTER EXTENSION pgsession UPDATE).";
+    raise(sqlstate, message.empty() ? last_error(conn_.get()) : message,
           error_field(res, PG_DIAG_MESSAGE_DETAIL), std::move(hint),
           PQstatus(conn_.get()) == CONNECTION_BAD);
 }

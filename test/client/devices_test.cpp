@@ -201,3 +201,24 @@ TEST(session_devices, device_values_are_bounded_and_checked) {
     expect_bad_input([&] { sessions.save(unique("device-bad-save-0123456789"), save); }, "22001");
     EXPECT_EQ(sessions.list(sub).size(), 1u);
 }
+
+TEST(session_devices, an_extension_older_than_the_client_gets_a_hint_to_update) {
+    pgsession::test::admin admin;
+    const std::string database = "pgsession_client_old_extension";
+    admin.query("DROP DATABASE IF EXISTS " + database);
+    admin.query("CREATE DATABASE " + database);
+    {
+        pgsession::test::admin old(pgsession::test::conninfo_with("dbname=" + database));
+        old.query("CREATE EXTENSION pgsession VERSION '0.1.0'");
+    }
+    try {
+        // Prepared statements fail when connecting, unprepared ones at the first call.
+        client sessions{default_options(pgsession::test::conninfo_with("dbname=" + database))};
+        sessions.create();
+        ADD_FAILURE() << "the 0.2.0 calls worked on 0.1.0";
+    } catch (const pgsession::error &e) {
+        EXPECT_EQ(e.sqlstate(), "42883") << e.what();
+        EXPECT_NE(e.hint().find("ALTER EXTENSION pgsession UPDATE"), std::string::npos) << e.hint();
+    }
+    admin.query("DROP DATABASE " + database);
+}

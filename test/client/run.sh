@@ -153,9 +153,13 @@ log "starting a cluster"
 CLUSTER_DIR=$(make_scratch_dir client)
 PORT=$(free_port)
 # Session events are off by default; the subscription tests (and test/consumer) listen on
-# the channel "pgsession".
+# the channel "pgsession".  wal_keep_size: the standby has no slot, and tests restart the
+# primary and create databases (each a checkpoint); without it the primary may recycle a
+# segment the standby, reconnecting after a restart, has not received yet, and the
+# standby never catches up again.
 if ! start_cluster "$CLUSTER_DIR" "$PORT" "shared_preload_libraries = 'pgsession'" \
-    "pgsession.cleanup_worker = off" "pgsession.notify_channel = 'pgsession'"; then
+    "pgsession.cleanup_worker = off" "pgsession.notify_channel = 'pgsession'" \
+    "wal_keep_size = '256MB'"; then
     fail 1
     exit 1
 fi
