@@ -387,7 +387,10 @@ CREATE FUNCTION pgsession.require_pg_cron() RETURNS name
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    cron_database text := nullif(current_setting('cron.database_name', true), '');
+    -- pg_cron makes cron.database_name readable only by superusers and members of
+    -- pg_read_all_settings: a role granted session_schedule_cleanup is not told where it is.
+    cron_database text := CASE WHEN pg_has_role('pg_read_all_settings', 'USAGE')
+                               THEN nullif(current_setting('cron.database_name', true), '') END;
     cron_extension oid;
     cron_version text;
     cron_schema name;
@@ -586,6 +589,18 @@ DECLARE
     writers text[];
     shown text;
     listed text;
+    -- Whether the schema's owner is a superuser (for public as PostgreSQL 15 makes it,
+    -- owned by pg_database_owner: the database's owner).  A schema owned by another role
+    -- is that role's to fill, or to drop with pgsession in it: the owner and its members
+    -- count as writers too.
+    owner_trusted boolean := (
+        SELECT r.rolsuper
+          FROM pg_namespace n
+          JOIN pg_roles r ON r.oid = CASE WHEN n.nspowner = 'pg_database_owner'::regrole
+                                          THEN (SELECT datdba FROM pg_database
+                                                 WHERE datname = current_database())
+                                          ELSE n.nspowner END
+         WHERE n.oid = target);
 BEGIN
     -- CREATE granted to PUBLIC: every role, not worth listing one by one.
     SELECT ARRAY['PUBLIC'] INTO writers
@@ -594,9 +609,9 @@ BEGIN
     IF writers IS NULL THEN
         SELECT array_agg(quote_ident(r.rolname) ORDER BY r.rolname) INTO writers
           FROM pg_namespace n, pg_roles r
-         WHERE n.oid = target AND NOT r.rolsuper
+         WHERE n.oid = target AND NOT r.rolsuper AND r.rolname <> 'pg_database_owner'
            AND has_schema_privilege(r.oid, n.oid, 'CREATE')
-           AND NOT pg_has_role(r.oid, n.nspowner, 'MEMBER');
+           AND (NOT owner_trusted OR NOT pg_has_role(r.oid, n.nspowner, 'MEMBER'));
     END IF;
     IF writers IS NULL THEN
         RETURN NULL;
@@ -606,8 +621,11 @@ BEGIN
                      THEN format(' and %s more', cardinality(writers) - 10) ELSE '' END;
     listed := CASE WHEN cardinality(writers) > 10 THEN 'each of them' ELSE shown END;
     RAISE WARNING USING
-        MESSAGE = format('roles other than its owner may create objects in schema %s, '
-                         'which holds pgsession''s functions', target),
+        MESSAGE = CASE WHEN owner_trusted
+                       THEN format('roles other than its owner may create objects in schema %s, '
+                                   'which holds pgsession''s functions', target)
+                       ELSE format('roles that are not superusers own or may create objects '
+                                   'in schema %s, which holds pgsession''s functions', target) END,
         DETAIL = format('%s may. A function created there with the name of one of '
                         'pgsession''s and an argument type closer to a caller''s (such as '
                         'session_get(varchar)) is what that caller''s call runs, with the '
@@ -619,7 +637,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgsession.check_schema_writers(regnamespace) IS
-'Returns the roles besides superusers and the owner (PUBLIC when every role) that may create objects in a schema, warning when there are any; run on the install schema by CREATE EXTENSION and the update';
+'Returns the roles besides superusers (and the owner, when a superuser owns the schema; PUBLIC when every role) that may create objects in a schema, warning when there are any; run on the install schema by CREATE EXTENSION and the update';
 REVOKE ALL ON FUNCTION pgsession.check_schema_writers(regnamespace) FROM PUBLIC;
 
 SELECT pgsession.check_schema_writers('@extschema@');

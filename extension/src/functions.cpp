@@ -173,21 +173,23 @@ Datum SubArgument(FunctionCallInfo fcinfo, int argno) {
     return PointerGetDatum(sub);
 }
 
-// Refuses a call that removes sessions where nothing can be written, saying so in the
-// caller's terms: PostgreSQL's own checks would name the statement the library runs
-// ("cannot execute SELECT FOR UPDATE in a read-only transaction"), not the call.  Every
-// transaction of a hot standby is read-only, so recovery is asked about first.
-void RequireWritable(const char *function) {
+// Refuses a call that removes or writes sessions where nothing can be written, saying so
+// in the caller's terms: PostgreSQL's own checks would name the statement the library
+// runs ("cannot execute SELECT FOR UPDATE in a read-only transaction"), not the call.
+// Every transaction of a hot standby is read-only, so recovery is asked about first.
+// `verb` is "remove" or "write".
+void RequireWritable(const char *function, const char *verb = "remove") {
     if (RecoveryInProgress())
-        throw ErrorReport(ERRCODE_READ_ONLY_SQL_TRANSACTION, "cannot remove sessions on a standby")
-            .Detail("The server is in recovery; %s removes sessions, which only the primary "
-                    "can write.",
-                    function)
+        throw ErrorReport(ERRCODE_READ_ONLY_SQL_TRANSACTION, "cannot %s sessions on a standby",
+                          verb)
+            .Detail("The server is in recovery; %s %ss sessions, which only the primary can "
+                    "write.",
+                    function, verb)
             .Hint("Call %s on the primary.", function);
     if (XactReadOnly)
         throw ErrorReport(ERRCODE_READ_ONLY_SQL_TRANSACTION,
-                          "cannot remove sessions in a read-only transaction")
-            .Detail("%s removes sessions.", function)
+                          "cannot %s sessions in a read-only transaction", verb)
+            .Detail("%s %ss sessions.", function, verb)
             .Hint("Call it in a read-write transaction (SET TRANSACTION READ WRITE, or with "
                   "default_transaction_read_only off).");
 }
@@ -226,6 +228,7 @@ PGSESSION_FUNCTION(pgsession_create) {
     Timeouts timeouts;
     timeouts.idle_us = TimeoutArgument(fcinfo, 7, "idle_timeout", idle_timeout_s, false);
     timeouts.absolute_us = TimeoutArgument(fcinfo, 8, "absolute_timeout", absolute_timeout_s, true);
+    RequireWritable("session_create()", "write");
 
     TokenDigest key;
     DigestToken(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), key);
@@ -248,6 +251,7 @@ PGSESSION_FUNCTION(pgsession_save) {
     DeviceValues device;
     DeviceArguments(fcinfo, false, device);
     TimeoutChange timeouts = TimeoutChangeArguments(fcinfo, 3);
+    RequireWritable("session_save()", "write");
     TokenDigest key;
     DigestToken(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), key);
     PG_RETURN_TIMESTAMPTZ(SaveSession(key, fields, device, timeouts, Now()));
@@ -271,7 +275,10 @@ PGSESSION_FUNCTION(pgsession_get) {
 PGSESSION_FUNCTION(pgsession_touch) {
     TokenDigest key;
     TimestampTz expires_at;
-    if (!LookupArgument(fcinfo, 0, key) || !TouchSession(key, Now(), &expires_at))
+    if (!LookupArgument(fcinfo, 0, key))
+        PG_RETURN_NULL();
+    RequireWritable("session_touch()", "write");
+    if (!TouchSession(key, Now(), &expires_at))
         PG_RETURN_NULL();
     PG_RETURN_TIMESTAMPTZ(expires_at);
 }
@@ -326,6 +333,7 @@ PGSESSION_FUNCTION(pgsession_update) {
     // The arguments are checked first: a bad value is an error even for an unknown id.
     if (!well_formed)
         PG_RETURN_BOOL(false);
+    RequireWritable("session_update()", "write");
     PG_RETURN_BOOL(UpdateSession(key, fields, device, timeouts, Now()));
 }
 
@@ -345,6 +353,7 @@ PGSESSION_FUNCTION(pgsession_rotate) {
     TokenDigest old_key;
     if (!LookupArgument(fcinfo, 0, old_key))
         PG_RETURN_NULL();
+    RequireWritable("session_rotate()", "write");
     char generated[kTokenLength + 1];
     GenerateToken(generated);
     TokenDigest new_key;

@@ -1,6 +1,6 @@
 -- Expiry (idle and absolute), throttled access recording, HOT updates, cleanup.
 BEGIN;
-SELECT plan(39);
+SELECT plan(43);
 
 -- Sessions for the expiry checks; one sleep lets the short ones expire.
 SELECT session_create(id => 'idle-expires-00001', idle_timeout => '1 second', sub => 'carol') AS idle \gset
@@ -103,8 +103,17 @@ SELECT pg_sleep(0.01);
 SELECT is((SELECT count(*) FROM session_get(:'busy')), 1::bigint, 'session_get works in a read-only transaction');
 SELECT is((SELECT last_accessed_at < statement_timestamp() FROM session_get(:'busy')), true,
           'and records nothing there');
-SELECT throws_ok(format('SELECT session_touch(%L)', :'busy'), '25006', NULL,
-                 'session_touch in a read-only transaction is refused by PostgreSQL');
+-- the calls that write sessions say so too
+SELECT throws_ok(format('SELECT session_touch(%L)', :'busy'), '25006', 'cannot write sessions in a read-only transaction',
+                 'session_touch in a read-only transaction is refused, naming the call');
+SELECT throws_ok(format('SELECT session_rotate(%L)', :'busy'), '25006', 'cannot write sessions in a read-only transaction',
+                 'so is session_rotate');
+SELECT throws_ok(format($$SELECT session_update(%L, sub => 'x')$$, :'busy'), '25006', 'cannot write sessions in a read-only transaction',
+                 'and session_update');
+SELECT throws_ok('SELECT session_create()', '25006', 'cannot write sessions in a read-only transaction',
+                 'and session_create');
+SELECT throws_ok($$SELECT session_save('read-only-save-0001', '{}')$$, '25006', 'cannot write sessions in a read-only transaction',
+                 'and session_save');
 -- the calls that remove sessions say so, not which statement of theirs was refused
 SELECT throws_ok('SELECT session_cleanup()', '25006', 'cannot remove sessions in a read-only transaction',
                  'session_cleanup (which deletes through the table access method) is refused there too');

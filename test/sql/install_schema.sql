@@ -19,7 +19,7 @@ SELECT dblink_exec('planted', 'CREATE EXTENSION pgsession');
 SELECT dblink_exec('planted', 'RESET client_min_messages');
 \o
 BEGIN;
-SELECT plan(17);
+SELECT plan(20);
 
 -- who may create objects in a schema, besides its owner and superusers
 CREATE ROLE pgsession_test_writer NOLOGIN;
@@ -42,11 +42,15 @@ SELECT is(pgsession.check_schema_writers('pgsession_api'), ARRAY['pgsession_test
 GRANT CREATE ON SCHEMA pgsession_api TO PUBLIC;
 SELECT is(pgsession.check_schema_writers('pgsession_api'), ARRAY['PUBLIC'], 'CREATE for PUBLIC: every role');
 CREATE SCHEMA "Owned Elsewhere" AUTHORIZATION pgsession_test_schema_owner;
-SELECT is(pgsession.check_schema_writers('"Owned Elsewhere"'), NULL,
-          'the schema''s owner and its members do not count (the owner may drop what is in it anyway)');
+SELECT is(pgsession.check_schema_writers('"Owned Elsewhere"'), ARRAY['pgsession_test_owner_member', 'pgsession_test_schema_owner'],
+          'a schema owned by a role that is not a superuser: its owner and the owner''s members count (they may plant there, or drop the schema with pgsession in it)');
 GRANT CREATE ON SCHEMA "Owned Elsewhere" TO pgsession_test_writer;
-SELECT is(pgsession.check_schema_writers('"Owned Elsewhere"'), ARRAY['pgsession_test_member', 'pgsession_test_writer'],
-          'in a schema owned by another role, a grant counts');
+SELECT is(pgsession.check_schema_writers('"Owned Elsewhere"'),
+          ARRAY['pgsession_test_member', 'pgsession_test_owner_member', 'pgsession_test_schema_owner', 'pgsession_test_writer'],
+          'in a schema owned by another role, a grant counts too');
+CREATE SCHEMA "Owned By A Superuser" AUTHORIZATION pgsession_test_superuser;
+SELECT is(pgsession.check_schema_writers('"Owned By A Superuser"'), NULL,
+          'a schema owned by a superuser: only grants count');
 RESET client_min_messages;
 
 -- the database whose public schema every role may write: CREATE EXTENSION found that
@@ -91,6 +95,17 @@ SELECT is((SELECT n FROM dblink('planted', $$SELECT count(*) FROM pgsession.sess
           0::bigint, 'and it is pgsession''s procedure that ran: the expired session is gone');
 SELECT is((SELECT n FROM dblink('planted', $$SELECT count(*) FROM public.planted_calls WHERE fn = 'session_cleanup_in_batches'$$) AS r(n bigint)),
           0::bigint, 'the planted procedure never ran');
+
+-- public as PostgreSQL 15 makes it is owned by pg_database_owner: trusted when the
+-- database's owner is a superuser, not when it is an ordinary role (which could plant
+-- there, or drop public with pgsession in it)
+SELECT dblink_exec('planted', 'REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+SELECT dblink_exec('planted', 'ALTER SCHEMA public OWNER TO pg_database_owner');
+SELECT is((SELECT w FROM dblink('planted', 'SELECT pgsession.check_schema_writers(''public'')::text') AS r(w text)),
+          NULL, 'public owned by pg_database_owner in a database a superuser owns: nobody');
+SELECT dblink_exec('planted', 'ALTER DATABASE pgsession_planted OWNER TO pgsession_test_planter');
+SELECT is((SELECT w FROM dblink('planted', 'SELECT pgsession.check_schema_writers(''public'')::text') AS r(w text)),
+          '{pgsession_test_planter}', 'in a database an ordinary role owns: that role');
 
 SELECT * FROM finish();
 ROLLBACK;

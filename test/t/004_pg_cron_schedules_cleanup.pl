@@ -128,5 +128,20 @@ is($node->safe_psql('postgres', 'SELECT session_unschedule_cleanup()'), 't',
 is($node->safe_psql('postgres', 'SELECT session_unschedule_cleanup(), count(*) FROM cron.job'),
     'f|0', 'a second call finds none');
 
+# --- a role an administrator granted the two functions (pg_cron makes cron.database_name
+# readable by superusers only: reading it failed for such a role with 42501)
+$node->safe_psql('postgres', q{
+    CREATE ROLE cronner;
+    GRANT EXECUTE ON FUNCTION session_schedule_cleanup(interval), session_unschedule_cleanup() TO cronner;
+    GRANT EXECUTE ON PROCEDURE session_cleanup_in_batches(integer) TO cronner;
+    GRANT EXECUTE ON FUNCTION pgsession.cleanup_batch(integer) TO cronner;
+    GRANT USAGE ON SCHEMA cron TO cronner});
+like($node->safe_psql('postgres', "SET ROLE cronner; SELECT session_schedule_cleanup('5 minutes')"),
+    qr/^\d+$/, 'a granted role schedules the cleanup');
+is($node->safe_psql('postgres', 'SELECT username, schedule FROM cron.job'), 'cronner|*/5 * * * *',
+    'as its own job');
+is($node->safe_psql('postgres', 'SET ROLE cronner; SELECT session_unschedule_cleanup()'), 't',
+    'and unschedules it');
+
 $node->stop;
 done_testing();
