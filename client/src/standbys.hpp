@@ -12,10 +12,13 @@
 // read finds the newest sample older than that), so a standby that keeps up is always
 // within the bound; one that is behind by more is refused.
 //
-// When the primary cannot be asked (it is down), the standby's own view is used: its
-// lag is 0 while it has replayed all it received (a standby cut off from a stopped
-// primary has nothing newer to receive), otherwise the age of its last replayed
-// transaction.
+// When the primary cannot be asked (it is down), the standby's own view is used, an
+// upper bound of its lag from what it can prove (statement::standby_get): the age of the
+// last transaction it replayed, or, while its WAL receiver streams, the age of the
+// primary's last message once it has replayed the WAL end that message carried.  A
+// standby that proves neither within the bound is not read from: with the primary down
+// too, reads fail (connection_error) rather than serve a session that may have been
+// deleted since.
 #pragma once
 
 #include "connection.hpp"

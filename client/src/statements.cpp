@@ -107,16 +107,31 @@ std::string statement_sql(statement which, const std::string &quoted_schema) {
         // to it unless the absolute limit caps the expiry, and then smaller, so the test
         // errs towards due (a needless trip to the primary, which then records nothing).
         // An unknown setting counts as 0: always due.  The replay position is a byte
-        // count; the lag is 0 while everything received is replayed, otherwise the age of
-        // the last transaction replayed.
+        // count.  The standby's own view of its lag (used when the primary cannot be
+        // asked) is an upper bound, from the newer of two proofs, NULL when it has
+        // neither: the last transaction it replayed committed at T (every older commit
+        // is replayed too, so nothing older than now - T is missing); and, while its WAL
+        // receiver is streaming, the primary's last message (data or keepalive), which
+        // carried the primary's WAL end: once that is replayed, nothing older than the
+        // message is missing (its receipt time, on the standby's own clock).  Having
+        // replayed all it received proves nothing: a standby cut off from its primary has
+        // too.  The receiver's details need pg_read_all_stats (or a superuser); without,
+        // only T counts, which refuses a caught-up standby of an idle primary.
+        // The positions and times are read while the statement runs, after its snapshot
+        // was taken: replay in between (microseconds) would make them a hair newer than
+        // what session_get saw, negligible against any bound in milliseconds; reading
+        // them before would take another statement.
         return "SELECT " + session_columns +
                ", statement_timestamp() - last_accessed_at >= least(coalesce(nullif("
                "current_setting('pgsession.touch_interval', true), ''), '0')::interval,"
                " (expires_at - last_accessed_at) / 2)"
-               ", (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::int8"
-               ", CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 ELSE " +
-               epoch_micros("clock_timestamp() - pg_last_xact_replay_timestamp()") + " END FROM " +
-               s + ".session_get($1)";
+               ", (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::int8, " +
+               epoch_micros(
+                   "clock_timestamp() - greatest(pg_last_xact_replay_timestamp(),"
+                   " (SELECT r.last_msg_receipt_time FROM pg_catalog.pg_stat_wal_receiver r"
+                   " WHERE r.status = 'streaming'"
+                   " AND r.latest_end_lsn <= pg_last_wal_replay_lsn()))") +
+               " FROM " + s + ".session_get($1)";
     case statement::wal_position:
         return "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8";
     case statement::touch:

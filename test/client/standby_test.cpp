@@ -60,6 +60,28 @@ long commits(admin &server) {
                                    " WHERE datname = current_database()"));
 }
 
+// standby_options() for the tests that stop the primary: connecting to it gives up
+// after 2 s, and the lag bound is `max_standby_lag`.
+pgsession::client_options primary_down_options(std::chrono::milliseconds max_standby_lag) {
+    pgsession::client_options options = standby_options();
+    options.max_standby_lag = max_standby_lag;
+    options.connect_timeout = std::chrono::seconds{2};
+    return options;
+}
+
+// The primary stopped for as long as it lives, and started again after.
+class stopped_primary {
+  public:
+    stopped_primary() {
+        pgsession::test::run_command("PGSESSION_TEST_PRIMARY_STOP_CMD");
+    }
+    ~stopped_primary() {
+        pgsession::test::run_command("PGSESSION_TEST_PRIMARY_START_CMD");
+    }
+    stopped_primary(const stopped_primary &) = delete;
+    stopped_primary &operator=(const stopped_primary &) = delete;
+};
+
 // Backends of `application_name` connected to the server behind `server`.
 int backends(admin &server, const std::string &application_name) {
     return std::stoi(server.scalar(
@@ -274,11 +296,8 @@ TEST(primary_failure, reads_go_on_from_the_standby_and_writes_fail) {
     const std::string sub = unique("primary-down");
     // One client whose sample of the primary stays fresh (so reads ask the primary, and
     // find it gone), one whose bound passes while the primary is down.
-    pgsession::client_options patient = standby_options();
-    patient.max_standby_lag = 60s;
-    patient.connect_timeout = 2s;
-    pgsession::client_options strict = patient;
-    strict.max_standby_lag = 300ms;
+    const pgsession::client_options patient = primary_down_options(60s);
+    const pgsession::client_options strict = primary_down_options(300ms);
     client sessions{patient};
     client quick{strict};
     const std::string token = create_with_sub(sessions, sub);
@@ -286,12 +305,7 @@ TEST(primary_failure, reads_go_on_from_the_standby_and_writes_fail) {
     ASSERT_TRUE(sessions.get(token));
     ASSERT_TRUE(quick.get(token));
 
-    pgsession::test::run_command("PGSESSION_TEST_PRIMARY_STOP_CMD");
-    struct restart_primary {
-        ~restart_primary() {
-            pgsession::test::run_command("PGSESSION_TEST_PRIMARY_START_CMD");
-        }
-    } restart;
+    stopped_primary stopped;
 
     // A miss asks the primary, which is gone: unknown, not an error.
     EXPECT_FALSE(sessions.get(pgsession::test::unknown_token));
@@ -303,14 +317,63 @@ TEST(primary_failure, reads_go_on_from_the_standby_and_writes_fail) {
     EXPECT_THROW(sessions.create(), pgsession::connection_error);
     EXPECT_THROW(sessions.remove(token), pgsession::connection_error);
     // Past the bound, with nothing from the primary to compare with: the standby's own
-    // view (it has replayed all it received).
+    // view, which cannot vouch for it (its last replayed commit is older than the bound,
+    // and its WAL receiver has nothing to stream from), so the read fails.
     std::this_thread::sleep_for(600ms);
-    EXPECT_TRUE(quick.get(token));
-    EXPECT_TRUE(quick.get_many({token}).front());
-    // A new client too: the constructor goes on with a standby.
+    EXPECT_THROW(quick.get(token), pgsession::connection_error);
+    EXPECT_THROW(quick.get_many({token}), pgsession::connection_error);
+    // A new client is made (the constructor goes on with a standby), and reads the same.
     client later{strict};
-    EXPECT_TRUE(later.get(token));
+    EXPECT_THROW(later.get(token), pgsession::connection_error);
     EXPECT_THROW(later.touch(token), pgsession::connection_error);
+}
+
+TEST(primary_failure, a_logout_the_cut_off_standby_missed_is_not_read_past_the_bound) {
+    admin standby{standby_conninfo()};
+    const std::string sub = unique("standby-cut-off");
+    client sessions{primary_down_options(300ms)};
+    const std::string token = create_with_sub(sessions, sub);
+    await_replay(standby, sub);
+    ASSERT_TRUE(sessions.get(token));
+
+    // Cut the standby off: its WAL receiver connects nowhere, so it has replayed all it
+    // received, and misses the logout.
+    const std::string primary_conninfo = standby.scalar("SHOW primary_conninfo");
+    struct reattach {
+        admin &standby;
+        const std::string &conninfo;
+        ~reattach() {
+            standby.query(standby.scalar("SELECT format('ALTER SYSTEM SET primary_conninfo = %L',"
+                                         " $1::text)",
+                                         {conninfo}));
+            standby.query("SELECT pg_reload_conf()");
+        }
+    } restore{standby, primary_conninfo};
+    standby.query("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1'");
+    standby.query("SELECT pg_reload_conf()");
+    ASSERT_TRUE(eventually(
+        [&] {
+            return standby.scalar("SELECT count(*) FROM pg_stat_wal_receiver"
+                                  " WHERE status = 'streaming'") == "0";
+        },
+        10s))
+        << "the standby's WAL receiver kept streaming";
+    ASSERT_TRUE(sessions.remove(token));
+
+    stopped_primary stopped;
+    ASSERT_EQ(rows_of(standby, sub), 1) << "the cut-off standby replayed the logout";
+    // Past the bound, with neither the primary nor the standby able to vouch for it.
+    std::this_thread::sleep_for(600ms);
+    for (int i = 0; i < 3; i++) {
+        try {
+            std::optional<pgsession::session> s = sessions.get(token);
+            ADD_FAILURE() << "read " << i << " returned " << (s ? "the removed session" : "unknown")
+                          << " from a standby that cannot vouch for its lag";
+        } catch (const pgsession::connection_error &) {
+        }
+        std::this_thread::sleep_for(300ms);
+    }
+    EXPECT_THROW(sessions.get_many({token}), pgsession::connection_error);
 }
 
 TEST(primary_failure, writes_work_again_when_the_primary_is_back) {

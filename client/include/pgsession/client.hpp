@@ -227,8 +227,11 @@ struct client_options {
     /// primary.  A standby that lags past the bound, or fails, is left alone for a
     /// second (a failing one twice as long after each further failure in a row, up to
     /// 30 s), then tried again; reads go to the next standby or the primary meanwhile.
-    /// When the primary is down, reads go on from the standbys (a session they do not
-    /// have is reported unknown, a due access goes unrecorded), writes throw
+    /// When the primary is down, reads go on from the standbys while their lag can be
+    /// bounded (a session they do not have is reported unknown, a due access goes
+    /// unrecorded): by the client's last sample of the primary, then by what a standby
+    /// proves itself (its last replayed commit, or a recent message from the primary
+    /// it has replayed); past the bound they throw connection_error.  Writes throw
     /// connection_error, and the constructor succeeds if a standby answers.  A
     /// standby's statements and settings are as the primary's (prepared_statements
     /// applies to them too).  docs/scaling.md has the details.
