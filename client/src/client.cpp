@@ -66,15 +66,35 @@ std::vector<params> token_batch(const std::vector<std::string> &tokens) {
     return batch;
 }
 
-// Connects a standby that has no connection; false, and the standby is left alone for
-// a while (standby::failed), when that fails.
-bool connect_standby(detail::standby &standby, const client_options &options) {
+// What is left until a deadline, in whole milliseconds; zero once it has passed.
+std::chrono::milliseconds remaining(detail::steady_time deadline) {
+    const auto left = deadline - detail::steady_clock::now();
+    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(left),
+                    std::chrono::milliseconds::zero());
+}
+
+// Half of what is left until a deadline: what a step of a routed read that can be done
+// without (sampling the primary, trying one standby) may take, so that the primary, the
+// last resort, always has the other half.
+detail::steady_time half_way(detail::steady_time deadline) {
+    const auto now = detail::steady_clock::now();
+    return deadline > now ? now + (deadline - now) / 2 : deadline;
+}
+
+// Connects a standby that has no connection, within connect_timeout and by `deadline`;
+// false, and the standby is left alone for a while (standby::failed), when that fails.
+// False, and nothing held against the standby, when the deadline has passed already.
+bool connect_standby(detail::standby &standby, const client_options &options,
+                     detail::steady_time deadline) {
     if (standby.conn)
         return true;
+    const std::chrono::milliseconds limit = std::min(options.connect_timeout, remaining(deadline));
+    if (limit <= std::chrono::milliseconds::zero())
+        return false;
     try {
-        standby.conn = std::make_unique<detail::connection>(
-            standby.conninfo, options.schema, options.connect_timeout, options.call_timeout,
-            options.prepared_statements);
+        standby.conn =
+            std::make_unique<detail::connection>(standby.conninfo, options.schema, limit,
+                                                 options.call_timeout, options.prepared_statements);
         return true;
     } catch (const error &) {
         standby.failed();
@@ -82,10 +102,12 @@ bool connect_standby(detail::standby &standby, const client_options &options) {
     }
 }
 
-// Whether some standby can be connected to.
+// Whether some standby can be connected to (each within connect_timeout).
 bool any_standby_answers(detail::standby_set &set, const client_options &options) {
-    return std::any_of(set.standbys.begin(), set.standbys.end(),
-                       [&](detail::standby &standby) { return connect_standby(standby, options); });
+    return std::any_of(set.standbys.begin(), set.standbys.end(), [&](detail::standby &standby) {
+        return connect_standby(standby, options,
+                               detail::steady_clock::now() + options.connect_timeout);
+    });
 }
 
 // What a routed read knows of one token.
@@ -110,22 +132,20 @@ bool recovery_conflict(const std::exception_ptr &failure) {
     }
 }
 
-// Reads the batch on a standby.  Empty when the standby cannot serve it: it is down
-// (left alone for a while), beyond the lag bound (left alone too), or its lag is not
-// known yet (tried again on the next read).  Throws timeout_error when the deadline
-// passes.
+// Reads the batch on a standby, connecting and answering by `deadline`.  Empty when
+// the standby cannot serve it: it is down or did not answer in time (left alone for a
+// while; its connection, in an unknown state after a timeout, is dropped), beyond the
+// lag bound (left alone too), or its lag is not known yet (tried again on the next read).
 std::optional<std::vector<routed_answer>>
 read_standby(detail::standby &standby, detail::standby_set &set, const client_options &options,
              const std::vector<params> &batch, detail::steady_time deadline) {
-    if (!connect_standby(standby, options))
+    if (!connect_standby(standby, options, deadline))
         return std::nullopt;
     std::vector<detail::connection::outcome> done;
     try {
         done = standby.conn->run_batch(statement::standby_get, batch, deadline);
-    } catch (const connection_error &e) {
+    } catch (const connection_error &) {
         standby.failed();
-        if (dynamic_cast<const timeout_error *>(&e))
-            throw;
         return std::nullopt;
     }
     standby.failures = 0;
@@ -413,16 +433,19 @@ std::int64_t client::remove_many(const std::vector<std::string> &tokens) {
 
 // The read path with standbys (see client_options::standbys): the first standby that
 // is up and within the bound answers, then the primary answers, in one batch, the
-// tokens the standby did not settle.
+// tokens the standby did not settle.  All of it by the call's deadline: the sample of
+// the primary and each standby tried take at most half of what is left (half_way), so a
+// standby that hangs costs a read half its call_timeout, and the primary answers in the
+// rest.
 std::vector<std::optional<session>> client::routed_get(const std::vector<params> &batch) {
     detail::standby_set &set = *standbys_;
     const auto deadline = detail::steady_clock::now() + options_.call_timeout;
-    sample_primary();
+    sample_primary(half_way(deadline));
     std::optional<std::vector<routed_answer>> answers;
     for (detail::standby &standby : set.standbys) {
         if (detail::steady_clock::now() < standby.skip_until)
             continue;
-        answers = read_standby(standby, set, options_, batch, deadline);
+        answers = read_standby(standby, set, options_, batch, half_way(deadline));
         if (answers)
             break;
     }
@@ -440,8 +463,12 @@ std::vector<std::optional<session>> client::routed_get(const std::vector<params>
     }
     if (!asked.empty() && (!served || detail::steady_clock::now() >= set.primary_skip_until)) {
         try {
+            const std::chrono::milliseconds connect_limit =
+                std::min(options_.connect_timeout, remaining(deadline));
+            if (connect_limit <= std::chrono::milliseconds::zero())
+                throw timeout_error("57014", "the call did not finish within call_timeout");
             std::vector<detail::connection::outcome> done =
-                guarded(options_.connect_timeout, deadline, [&](detail::connection &conn, auto by) {
+                guarded(connect_limit, deadline, [&](detail::connection &conn, auto by) {
                     return conn.run_batch(statement::get, again, by);
                 });
             for (std::size_t k = 0; k < asked.size(); k++) {
@@ -470,20 +497,22 @@ std::vector<std::optional<session>> client::routed_get(const std::vector<params>
 }
 
 // Samples the primary's WAL position when the newest sample is older than a quarter of
-// the lag bound (see standbys.hpp).  Never throws: a primary that does not answer within
-// the bound is left alone by reads for a while.
-void client::sample_primary() {
+// the lag bound (see standbys.hpp), by `deadline` and within the bound.  Never throws: a
+// primary that does not answer in time is left alone by reads for a while.
+void client::sample_primary(detail::steady_time deadline) {
     detail::standby_set &set = *standbys_;
     const auto asked = detail::steady_clock::now();
     if (!set.samples.stale(asked, options_.max_standby_lag / 4) || asked < set.primary_skip_until)
         return;
     // A primary slower than the bound to answer could not vouch for a standby anyway.
-    const std::chrono::milliseconds limit =
-        std::min(options_.connect_timeout, options_.max_standby_lag);
+    const auto by = std::min(deadline, asked + options_.max_standby_lag);
+    const std::chrono::milliseconds limit = std::min(options_.connect_timeout, remaining(by));
+    if (limit <= std::chrono::milliseconds::zero())
+        return;
     try {
-        std::optional<std::int64_t> position = guarded(
-            limit, asked + options_.max_standby_lag, [&](detail::connection &conn, auto by) {
-                return integer_cell(conn.run(statement::wal_position, params{}, by).get(), 0, 0);
+        std::optional<std::int64_t> position =
+            guarded(limit, by, [&](detail::connection &conn, auto until) {
+                return integer_cell(conn.run(statement::wal_position, params{}, until).get(), 0, 0);
             });
         if (position)
             set.samples.add(asked, *position);

@@ -58,7 +58,8 @@ struct standby {
 
     /// Drops the connection and leaves the standby alone for a while: a second after one
     /// failure, twice as long after each further one in a row (a standby that hangs
-    /// rather than refuses costs the read that tries it up to connect_timeout).
+    /// rather than refuses costs the read that tries it half of what is left of its
+    /// call_timeout).
     void failed() noexcept;
 };
 

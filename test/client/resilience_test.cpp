@@ -14,26 +14,7 @@ using pgsession::test::elapsed;
 using pgsession::test::quick_options;
 using pgsession::test::unique;
 
-namespace {
-
-// Stops a process (SIGSTOP) for as long as it lives.
-class stopped_process {
-  public:
-    explicit stopped_process(int pid) : pid_(pid) {
-        if (kill(pid_, SIGSTOP) != 0)
-            throw std::runtime_error("cannot stop the backend");
-    }
-    ~stopped_process() {
-        kill(pid_, SIGCONT);
-    }
-    stopped_process(const stopped_process &) = delete;
-    stopped_process &operator=(const stopped_process &) = delete;
-
-  private:
-    int pid_;
-};
-
-} // namespace
+using pgsession::test::stopped_process;
 
 TEST(connection_failure, bad_connection_string_throws_connection_error) {
     try {

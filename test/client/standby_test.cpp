@@ -12,6 +12,7 @@ using pgsession::test::admin;
 using pgsession::test::eventually;
 using pgsession::test::standby_conninfo;
 using pgsession::test::standby_options;
+using pgsession::test::stopped_process;
 using pgsession::test::unique;
 
 namespace {
@@ -86,6 +87,13 @@ class stopped_primary {
 int backends(admin &server, const std::string &application_name) {
     return std::stoi(server.scalar(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", {application_name}));
+}
+
+// The pid of the postmaster of the server behind `server` (its postmaster.pid's first
+// line).
+int postmaster_pid(admin &server) {
+    const std::string file = server.scalar("SELECT pg_read_file('postmaster.pid')");
+    return std::stoi(file.substr(0, file.find('\n')));
 }
 
 } // namespace
@@ -289,6 +297,47 @@ TEST(standby_failure, reads_move_to_the_primary_and_come_back) {
         },
         5s))
         << "reads did not come back to the standby";
+}
+
+TEST(standby_failure, a_standby_that_hangs_leaves_the_read_to_the_primary_in_time) {
+    admin primary;
+    admin standby{standby_conninfo()};
+    const std::string name = unique("standby-hangs");
+    const std::string sub = unique("standby-hangs");
+    pgsession::client_options options = standby_options(name);
+    options.call_timeout = 300ms;
+    options.connect_timeout = 3s;
+    client sessions{options};
+    const std::string token = create_with_sub(sessions, sub);
+    await_replay(standby, sub);
+    ASSERT_TRUE(sessions.get(token));
+    const int primary_backend = primary.backend_pid(name);
+    const int standby_backend = standby.backend_pid(name);
+    {
+        // The standby hangs: its postmaster (no new connection is answered) and the
+        // backend of the client's connection.
+        stopped_process hung_postmaster(postmaster_pid(standby));
+        stopped_process hung_backend(standby_backend);
+        const auto read_in_time = [&](const char *what) {
+            std::optional<pgsession::session> s;
+            const auto took = pgsession::test::elapsed([&] {
+                try {
+                    s = sessions.get(token);
+                } catch (const pgsession::error &e) {
+                    ADD_FAILURE() << what << ": " << e.what();
+                }
+            });
+            EXPECT_TRUE(s) << what;
+            EXPECT_LT(took.count(), 500) << what << " took " << took.count() << " ms";
+        };
+        // The call on its connection times out: the primary answers in the time left.
+        read_in_time("the standby's connection hangs");
+        // Left alone for a second, then connecting to it hangs: the same.
+        std::this_thread::sleep_for(1100ms);
+        read_in_time("connecting to the standby hangs");
+    }
+    EXPECT_TRUE(sessions.connected());
+    EXPECT_EQ(primary.backend_pid(name), primary_backend) << "the primary's connection was dropped";
 }
 
 TEST(primary_failure, reads_go_on_from_the_standby_and_writes_fail) {

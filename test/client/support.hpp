@@ -7,11 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -115,6 +117,23 @@ class silent_server {
 
 /// A port nothing listens on.
 int closed_port();
+
+/// Stops a process (SIGSTOP) for as long as it lives.
+class stopped_process {
+  public:
+    explicit stopped_process(int pid) : pid_(pid) {
+        if (kill(pid_, SIGSTOP) != 0)
+            throw std::runtime_error("cannot stop process " + std::to_string(pid_));
+    }
+    ~stopped_process() {
+        kill(pid_, SIGCONT);
+    }
+    stopped_process(const stopped_process &) = delete;
+    stopped_process &operator=(const stopped_process &) = delete;
+
+  private:
+    int pid_;
+};
 
 /// How long a callable takes.
 template <class F> std::chrono::milliseconds elapsed(F &&f) {

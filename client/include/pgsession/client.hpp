@@ -333,7 +333,7 @@ class client {
     auto guarded(std::chrono::milliseconds connect_timeout, detail::steady_time deadline,
                  Call &&call);
     std::vector<std::optional<session>> routed_get(const std::vector<detail::params> &batch);
-    void sample_primary();
+    void sample_primary(detail::steady_time deadline);
 
     client_options options_;
     std::unique_ptr<detail::connection> connection_;
