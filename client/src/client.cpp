@@ -81,6 +81,14 @@ detail::steady_time half_way(detail::steady_time deadline) {
     return deadline > now ? now + (deadline - now) / 2 : deadline;
 }
 
+// Whether a failure on the primary shows it down: it could not be connected to (refused,
+// or not within the time: 08001) or the connection was lost.  A call that timed out on a
+// live connection shows a slow primary, not a missing one.
+bool primary_down(const connection_error &failure) {
+    return dynamic_cast<const timeout_error *>(&failure) == nullptr ||
+           failure.sqlstate() == "08001";
+}
+
 // Connects a standby that has no connection, within connect_timeout and by `deadline`;
 // false, and the standby is left alone for a while (standby::failed), when that fails.
 // False, and nothing held against the standby, when the deadline has passed already.
@@ -477,12 +485,14 @@ std::vector<std::optional<session>> client::routed_get(const std::vector<params>
                 if (!done[k].failure)
                     answer.answer.found = session_of(done[k].rows.get());
             }
-        } catch (const connection_error &) {
+        } catch (const connection_error &e) {
             if (!served)
                 throw;
-            // The primary is down: the standby's answers stand (a miss is unknown, an
-            // access due goes unrecorded), and reads leave the primary alone a while.
-            set.primary_skip_until = detail::steady_clock::now() + detail::primary_retry;
+            // The primary is down or slow: the standby's answers stand (a miss is
+            // unknown, an access due goes unrecorded); when it is down, reads leave it
+            // alone a while (a slow one is asked again by the next read).
+            if (primary_down(e))
+                set.primary_skip_until = detail::steady_clock::now() + detail::primary_retry;
         }
     }
 
@@ -497,12 +507,15 @@ std::vector<std::optional<session>> client::routed_get(const std::vector<params>
 }
 
 // Samples the primary's WAL position when the newest sample is older than a quarter of
-// the lag bound (see standbys.hpp), by `deadline` and within the bound.  Never throws: a
-// primary that does not answer in time is left alone by reads for a while.
+// the lag bound (see standbys.hpp), by `deadline` and within the bound.  Never throws.  A
+// primary that is down (primary_down) is left alone by reads for a while; one that is
+// only slow to answer is not sampled for a while (standbys are judged by their own view
+// meanwhile), but still asked for the reads' misses and due accesses.
 void client::sample_primary(detail::steady_time deadline) {
     detail::standby_set &set = *standbys_;
     const auto asked = detail::steady_clock::now();
-    if (!set.samples.stale(asked, options_.max_standby_lag / 4) || asked < set.primary_skip_until)
+    if (!set.samples.stale(asked, options_.max_standby_lag / 4) || asked < set.primary_skip_until ||
+        asked < set.sample_skip_until)
         return;
     // A primary slower than the bound to answer could not vouch for a standby anyway.
     const auto by = std::min(deadline, asked + options_.max_standby_lag);
@@ -516,8 +529,13 @@ void client::sample_primary(detail::steady_time deadline) {
             });
         if (position)
             set.samples.add(asked, *position);
+    } catch (const connection_error &e) {
+        if (primary_down(e))
+            set.primary_skip_until = detail::steady_clock::now() + detail::primary_retry;
+        else
+            set.sample_skip_until = detail::steady_clock::now() + detail::sample_retry;
     } catch (const error &) {
-        set.primary_skip_until = detail::steady_clock::now() + detail::primary_retry;
+        set.sample_skip_until = detail::steady_clock::now() + detail::sample_retry;
     }
 }
 

@@ -41,8 +41,12 @@ namespace pgsession::detail {
 constexpr std::chrono::milliseconds standby_retry{1000};
 /// The longest a failing standby is left alone.
 constexpr std::chrono::milliseconds standby_retry_max{30000};
-/// How long reads leave a primary that failed alone (writes try it every time).
+/// How long reads leave a primary that is down alone (writes try it every time): one
+/// that could not be connected to, or whose connection was lost.
 constexpr std::chrono::milliseconds primary_retry{5000};
+/// How long the primary is not sampled after a sample that failed otherwise (a slow
+/// answer): reads still ask it for misses and due accesses meanwhile.
+constexpr std::chrono::milliseconds sample_retry{1000};
 
 /// One standby: its connection string, its connection (empty until made, or after it
 /// broke) and until when it is skipped.
@@ -117,8 +121,10 @@ struct standby_set {
     std::vector<standby> standbys;
     /// Samples of the primary's WAL position.
     wal_samples samples;
-    /// Reads do not ask the primary before this (set when it failed); writes always do.
+    /// Reads do not ask the primary before this (set when it was down); writes always do.
     steady_clock::time_point primary_skip_until{};
+    /// The primary is not sampled before this (set when a sample was slow or failed).
+    steady_clock::time_point sample_skip_until{};
 };
 
 /// Whether a standby's answer, arriving at `now`, is within `bound` (see the banner):

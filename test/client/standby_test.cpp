@@ -70,6 +70,13 @@ pgsession::client_options primary_down_options(std::chrono::milliseconds max_sta
     return options;
 }
 
+// standby_options(name) with a call_timeout of 300 ms.
+pgsession::client_options hurried_options(const std::string &name) {
+    pgsession::client_options options = standby_options(name);
+    options.call_timeout = std::chrono::milliseconds{300};
+    return options;
+}
+
 // The primary stopped for as long as it lives, and started again after.
 class stopped_primary {
   public:
@@ -304,8 +311,7 @@ TEST(standby_failure, a_standby_that_hangs_leaves_the_read_to_the_primary_in_tim
     admin standby{standby_conninfo()};
     const std::string name = unique("standby-hangs");
     const std::string sub = unique("standby-hangs");
-    pgsession::client_options options = standby_options(name);
-    options.call_timeout = 300ms;
+    pgsession::client_options options = hurried_options(name);
     options.connect_timeout = 3s;
     client sessions{options};
     const std::string token = create_with_sub(sessions, sub);
@@ -338,6 +344,32 @@ TEST(standby_failure, a_standby_that_hangs_leaves_the_read_to_the_primary_in_tim
     }
     EXPECT_TRUE(sessions.connected());
     EXPECT_EQ(primary.backend_pid(name), primary_backend) << "the primary's connection was dropped";
+}
+
+TEST(primary_failure, a_slow_primary_still_answers_the_misses_of_the_next_reads) {
+    client writer{pgsession::test::default_options()};
+    admin primary;
+    admin standby{standby_conninfo()};
+    const std::string name = unique("primary-slow");
+    pgsession::client_options options = hurried_options(name);
+    options.max_standby_lag = 2s;
+    client sessions{options};
+    const std::string sub = unique("primary-slow");
+    const std::string token = create_with_sub(writer, sub);
+    await_replay(standby, sub);
+    ASSERT_TRUE(sessions.get(token));   // samples the primary
+    std::this_thread::sleep_for(600ms); // the sample is due again (max_standby_lag / 4)
+    {
+        // The client's primary backend stalls: the sample times out, and the standby
+        // (vouched for by the earlier sample) serves the read.
+        stopped_process slow(primary.backend_pid(name));
+        EXPECT_TRUE(sessions.get(token));
+    }
+    // The primary answers again: a session the standby has not replayed is found there.
+    paused_replay paused(standby);
+    const std::string fresh = create_with_sub(writer, sub + "-fresh");
+    EXPECT_TRUE(sessions.get(fresh)) << "a miss was not asked on a primary that was only slow";
+    EXPECT_TRUE(sessions.get_many({fresh}).front());
 }
 
 TEST(primary_failure, reads_go_on_from_the_standby_and_writes_fail) {
