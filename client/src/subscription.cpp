@@ -8,7 +8,9 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <map>
 #include <utility>
 
@@ -216,6 +218,13 @@ std::optional<event_kind> kind_of(const std::string &name) {
     return std::nullopt;
 }
 
+// Whether a text is a SHA-256 in hex as the server writes it: 64 lowercase hex digits.
+bool is_sha256_hex(const std::string &text) {
+    return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
 // The event a payload describes; `unknown` when it is not one of the extension's.
 event event_of(std::string payload) {
     event parsed;
@@ -224,13 +233,16 @@ event event_of(std::string payload) {
     if (flat_json(payload).parse(fields) && fields["event"].is_string)
         kind = kind_of(fields["event"].text);
     if (kind == event_kind::cleanup) {
+        // A count: a whole number, not negative; anything else is not a cleanup event.
         const std::string &count = fields["removed"].text;
-        auto [stop, error] =
-            std::from_chars(count.data(), count.data() + count.size(), parsed.removed);
-        if (error == std::errc{} && stop == count.data() + count.size())
+        std::int64_t removed = 0;
+        auto [stop, error] = std::from_chars(count.data(), count.data() + count.size(), removed);
+        if (error == std::errc{} && stop == count.data() + count.size() && removed >= 0) {
             parsed.kind = *kind;
-    } else if (kind && fields["id_sha256"].is_string && fields["handle"].is_string &&
-               (fields["sub"].is_string || fields["sub"].is_null)) {
+            parsed.removed = removed;
+        }
+    } else if (kind && fields["id_sha256"].is_string && is_sha256_hex(fields["id_sha256"].text) &&
+               fields["handle"].is_string && (fields["sub"].is_string || fields["sub"].is_null)) {
         parsed.kind = *kind;
         parsed.id_sha256 = fields["id_sha256"].text;
         parsed.handle = fields["handle"].text;

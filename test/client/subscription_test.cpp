@@ -246,6 +246,39 @@ TEST(session_events, listens_on_the_configured_channel_and_reports_foreign_paylo
     EXPECT_EQ(seen[0].kind, event_kind::unknown);
     EXPECT_EQ(seen[0].payload, "not json");
 
+    // Well-formed JSON with fields out of shape is not an event either: a count that is
+    // negative or not a whole number, a key that is not 64 lowercase hex digits.
+    const std::string key(64, 'a');
+    const std::vector<std::string> foreign = {
+        R"({"event":"cleanup","removed":-5})",
+        R"({"event":"cleanup","removed":5.5})",
+        R"({"event":"cleanup","removed":"7 sessions"})",
+        R"({"event":"delete","id_sha256":"abc","handle":"h","sub":null})",
+        R"({"event":"delete","id_sha256":")" + key + R"(0","handle":"h","sub":null})",
+        R"({"event":"delete","id_sha256":")" + std::string(64, 'A') +
+            R"(","handle":"h","sub":null})",
+    };
+    for (const std::string &payload : foreign) {
+        db.query("SELECT pg_notify('pgsession', $1)", {payload});
+        seen = usual.poll(5s);
+        ASSERT_EQ(seen.size(), 1u) << payload;
+        EXPECT_EQ(seen[0].kind, event_kind::unknown) << payload;
+        EXPECT_EQ(seen[0].removed, 0) << payload;
+        EXPECT_TRUE(seen[0].id_sha256.empty()) << payload;
+        EXPECT_EQ(seen[0].payload, payload);
+    }
+    // The same shapes in range are events.
+    db.query("SELECT pg_notify('pgsession', $1)", {R"({"event":"cleanup","removed":0})"});
+    seen = usual.poll(5s);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].kind, event_kind::cleanup);
+    db.query("SELECT pg_notify('pgsession', $1)",
+             {R"({"event":"delete","id_sha256":")" + key + R"(","handle":"h","sub":null})"});
+    seen = usual.poll(5s);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].kind, event_kind::remove);
+    EXPECT_EQ(seen[0].id_sha256, key);
+
     options.channel = "";
     EXPECT_THROW(subscription{options}, pgsession::bad_input);
     options.channel = std::string(64, 'c');

@@ -57,7 +57,8 @@ enum class event_kind {
     /// so anything cached may be stale.  Always the first event after reconnecting.
     missed,
     /// A notification on the channel that is not one of the extension's (anyone who
-    /// can connect may NOTIFY); `payload` holds it.
+    /// can connect may NOTIFY), or one whose fields are out of shape (a negative count,
+    /// a key that is not 64 lowercase hex digits); `payload` holds it.
     unknown,
 };
 
