@@ -88,4 +88,13 @@ function milliseconds(ms) {
     return `${ms} milliseconds`;
 }
 
-module.exports = { Connection, milliseconds, quoteIdent, settle, statement };
+/**
+ * Whether an id can name a session at all: a string without NUL.  A tampered cookie of
+ * "%00" decodes to one; no text parameter can carry it and no session has it, so such an
+ * id reads as no session without asking the database (which would fail with 22021).
+ */
+function lookupId(id) {
+    return typeof id === 'string' && !id.includes('\0');
+}
+
+module.exports = { Connection, lookupId, milliseconds, quoteIdent, settle, statement };

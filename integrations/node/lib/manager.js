@@ -8,7 +8,7 @@
 // even before it is removed.
 'use strict';
 
-const { Connection, milliseconds, statement } = require('./common');
+const { Connection, lookupId, milliseconds, statement } = require('./common');
 
 // The fields of the original design's session and their columns in pgsession.
 const FIELDS = [
@@ -148,13 +148,6 @@ class SessionManager {
         }
         await this.connection.rows(this.sql.delete, [sessionId]);
     }
-}
-
-// Whether an id can name a session at all: a string without NUL (a tampered cookie of
-// "%00" decodes to one; no text parameter can carry it, and no session has it), so that
-// such an id reads as no session instead of failing with 22021.
-function lookupId(sessionId) {
-    return typeof sessionId === 'string' && !sessionId.includes('\0');
 }
 
 // A field's text: URLSearchParams (the original design's state) as its query string.

@@ -10,7 +10,7 @@
 'use strict';
 
 const { Store } = require('express-session');
-const { Connection, milliseconds, settle, statement } = require('./common');
+const { Connection, lookupId, milliseconds, settle, statement } = require('./common');
 
 // On a session read from the database (the data get() returns, then the Session object
 // express-session builds from it): the cookie maxAge it was saved with, which is the
@@ -67,8 +67,7 @@ class PgSessionStore extends Store {
     }
 
     async #get(sid) {
-        // NUL cannot be sent in a text parameter: no session has such an id.
-        if (typeof sid !== 'string' || sid.includes('\0')) {
+        if (!lookupId(sid)) {
             return null;
         }
         const rows = await this.connection.rows(this.sql.get, [sid]);
@@ -131,7 +130,7 @@ class PgSessionStore extends Store {
     }
 
     async #destroy(sid) {
-        if (typeof sid !== 'string' || sid.includes('\0')) {
+        if (!lookupId(sid)) {
             return;
         }
         await this.connection.rows(this.sql.destroy, [sid]);
