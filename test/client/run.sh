@@ -33,14 +33,7 @@ finish() {
     [ -n "$CLUSTER_DIR" ] && stop_pgbouncer "$CLUSTER_DIR"
     [ -n "$CLUSTER_DIR" ] && stop_standby "$CLUSTER_DIR"
     [ -n "$CLUSTER_DIR" ] && stop_cluster "$CLUSTER_DIR"
-    if [ -n "$CLUSTER_DIR" ] && [ "$FAILED" -eq 0 ]; then
-        rm -rf "$CLUSTER_DIR"
-    elif [ -n "$CLUSTER_DIR" ]; then
-        echo "kept $CLUSTER_DIR for inspection"
-    fi
-    echo "client: $PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
-    exit $?
+    end_suite client "$CLUSTER_DIR" "$PASSED" "$FAILED"
 }
 trap finish EXIT
 trap "exit 1" TERM INT

@@ -103,3 +103,19 @@ stop_standby() {
     [ -d "$1/standby" ] || return 0
     as_cluster_user "$PG_BINDIR/pg_ctl" -D "$1/standby" -m fast -w -t 60 stop >/dev/null 2>&1 || true
 }
+
+# end_suite NAME DIR PASSED FAILED: what a suite script's exit trap does after stopping
+# its servers.  Removes the scratch directory DIR (when given) if nothing failed, or keeps
+# it for inspection; prints the line "NAME: N passed, N failed" that test/run-all.sh
+# reads; exits 0 only when something passed and nothing failed.
+end_suite() {
+    local name=$1 dir=$2 passed=$3 failed=$4
+    if [ -n "$dir" ] && [ "$failed" -eq 0 ]; then
+        rm -rf "$dir"
+    elif [ -n "$dir" ]; then
+        echo "kept $dir for inspection"
+    fi
+    echo "$name: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+    exit $?
+}
