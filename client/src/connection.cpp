@@ -45,13 +45,10 @@ connection::connection(const std::string &conninfo, const std::string &schema,
     const auto deadline = connect_started_ + connect_timeout;
     prepared_ = prepared;
     timeout_ms_ = std::to_string(call_timeout.count());
-    const std::string found = schema.empty() ? find_schema(deadline) : schema;
-    std::unique_ptr<char, libpq_string_deleter> quoted(
-        PQescapeIdentifier(conn_.get(), found.data(), found.size()));
-    if (!quoted)
-        raise("22023", "invalid schema name: " + last_error(conn_.get()));
+    const std::string quoted =
+        quote_identifier(schema.empty() ? find_schema(deadline) : schema, "schema");
     for (std::size_t i = 0; i < statement_count; i++)
-        sql_.push_back(statement_sql(static_cast<statement>(i), quoted.get()));
+        sql_.push_back(statement_sql(static_cast<statement>(i), quoted));
     if (prepared_)
         prepare_all(deadline);
     else if (!schema.empty())
@@ -86,6 +83,14 @@ connection::connection(const std::string &conninfo, std::chrono::milliseconds co
     }
     if (PQsetnonblocking(conn_.get(), 1) != 0)
         lost("switching to non-blocking mode");
+}
+
+std::string connection::quote_identifier(const std::string &name, const char *what) const {
+    std::unique_ptr<char, libpq_string_deleter> quoted(
+        PQescapeIdentifier(conn_.get(), name.data(), name.size()));
+    if (!quoted)
+        raise("22023", std::string("invalid ") + what + " name: " + last_error(conn_.get()));
+    return quoted.get();
 }
 
 void connection::execute(const std::string &sql, steady_clock::time_point deadline) {

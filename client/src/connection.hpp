@@ -90,13 +90,18 @@ class connection {
     /// Runs one SQL command without parameters (e.g. LISTEN) by the deadline.
     void execute(const std::string &sql, steady_clock::time_point deadline);
 
+    /// `name` quoted as an SQL identifier by libpq (PQescapeIdentifier, in the
+    /// connection's encoding); throws bad_input (22023) "invalid <what> name" when libpq
+    /// refuses it.
+    std::string quote_identifier(const std::string &name, const char *what) const;
+
     /// Waits until the socket is ready for one of `events` (POLLIN, POLLOUT); what it is
     /// ready for, or 0 once the deadline has passed.  Throws connection_error when the
     /// connection has no socket or poll() fails.
     short wait_for(short events, steady_clock::time_point deadline);
 
     /// The libpq connection, for what this class does not wrap (PQnotifies,
-    /// PQconsumeInput, PQescapeIdentifier).
+    /// PQconsumeInput).
     PGconn *native() const noexcept {
         return conn_.get();
     }

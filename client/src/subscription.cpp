@@ -258,17 +258,6 @@ event event_of(std::string payload) {
 // reported as a `missed` event instead.
 void ignore_notice(void *, const char *) {}
 
-// A channel name as a quoted SQL identifier.
-std::string quoted_identifier(const std::string &name) {
-    std::string quoted = "\"";
-    for (char c : name) {
-        if (c == '"')
-            quoted += '"';
-        quoted += c;
-    }
-    return quoted + '"';
-}
-
 } // namespace
 
 subscription::subscription(std::string conninfo)
@@ -281,7 +270,6 @@ subscription::subscription(subscription_options options) : options_(std::move(op
         throw bad_input("22023", "invalid channel name",
                         "A channel is 1 to " + std::to_string(max_channel_bytes) +
                             " bytes, without NUL.");
-    listen_sql_ = "LISTEN " + quoted_identifier(channel);
     connect();
 }
 
@@ -297,7 +285,8 @@ bool subscription::connected() const noexcept {
 void subscription::connect() {
     auto made = std::make_unique<detail::connection>(options_.conninfo, options_.connect_timeout);
     PQsetNoticeProcessor(made->native(), ignore_notice, nullptr);
-    made->execute(listen_sql_, detail::steady_clock::now() + options_.call_timeout);
+    made->execute("LISTEN " + made->quote_identifier(options_.channel, "channel"),
+                  detail::steady_clock::now() + options_.call_timeout);
     connection_ = std::move(made);
     if (lost_) {
         event missed;

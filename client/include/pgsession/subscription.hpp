@@ -148,7 +148,6 @@ class subscription {
     void take_notifications();
 
     subscription_options options_;
-    std::string listen_sql_;
     std::unique_ptr<detail::connection> connection_;
     // Events received and not yet returned, oldest first.
     std::vector<event> pending_;
