@@ -448,8 +448,18 @@ Relation OpenCleanupIndex(Relation table, AttrNumber cleanup_after) {
 // One index scan serves every batch of the call: the rows an earlier batch deleted are
 // still in the index, and not yet dead to everyone, so restarting the scan per batch would
 // read past all of them again (quadratic in the backlog when many rows share one
-// cleanup_after, as sessions created by one statement do).
-CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batches) {
+// cleanup_after, as sessions created by one statement do).  A run whose batches commit
+// one by one (the worker, session_cleanup_in_batches) cannot keep its scan across
+// transactions, so each batch starts where the one before stopped: at the cleanup_after
+// of the last row it reached (`resume_from`), reading past only the rows of that one
+// value again.  Without that, every batch read the heap tuples of all the rows deleted
+// before it whose index entries were not yet marked dead, and an index entry is marked
+// dead only once its delete's commit is flushed (hint bits wait for an asynchronous
+// commit's flush): 500,000 expired rows took 15.7 s through the procedure against 1.6 s
+// in one scan.  A row skipped because it was busy, behind the resume point, waits for the
+// next run.
+CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batches,
+                                  TimestampTz resume_from) {
     // The deletes bypass the executor, and with it its checks: make the ones it would.
     PreventCommandIfReadOnly("a session cleanup");
     PreventCommandDuringRecovery("a session cleanup");
@@ -461,17 +471,22 @@ CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batch
     bool with_events = cols.handle != 0;
     Relation index = OpenCleanupIndex(table, cols.cleanup_after);
 
-    ScanKeyData key;
-    ScanKeyInit(&key, 1, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(now));
-    IndexScanDesc scan = index_beginscan(table, index, snapshot, 1, 0);
-    index_rescan(scan, &key, 1, nullptr, 0);
+    ScanKeyData keys[2];
+    int nkeys = 0;
+    if (resume_from != DT_NOBEGIN)
+        ScanKeyInit(&keys[nkeys++], 1, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
+                    TimestampTzGetDatum(resume_from));
+    ScanKeyInit(&keys[nkeys++], 1, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE,
+                TimestampTzGetDatum(now));
+    IndexScanDesc scan = index_beginscan(table, index, snapshot, nkeys, 0);
+    index_rescan(scan, keys, nkeys, nullptr, 0);
     TupleTableSlot *slot = table_slot_create(table, nullptr);
     TupleTableSlot *locked = table_slot_create(table, nullptr);
 
     // With triggers on the table, expired rows are locked like live ones and deleted by
     // the executor (DeleteLockedRows) at the end of the batch.
     bool direct_delete = DirectDeleteAllowed(table);
-    CleanupBatchResult result = {0, 0, 0, 0};
+    CleanupBatchResult result = {0, 0, 0, 0, resume_from};
     // Locked rows: live ones from the start of the arrays, expired ones (with triggers)
     // from the end.
     Datum *locked_rows = static_cast<Datum *>(palloc(sizeof(Datum) * batch_size));
@@ -492,6 +507,10 @@ CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batch
             bool isnull;
             TimestampTz expires_at =
                 DatumGetTimestampTz(slot_getattr(slot, expires_column, &isnull));
+            // The key of the index entry: a visible version has the indexed value its
+            // entry was made with (a HOT update leaves indexed columns alone).
+            result.resume_from =
+                DatumGetTimestampTz(slot_getattr(slot, cols.cleanup_after, &isnull));
             ItemPointerData tid = slot->tts_tid;
             TM_FailureData failure;
             // A row held by another transaction comes back "being modified"; so does one
@@ -553,8 +572,8 @@ bool SessionsHaveHandles() {
     return layout.handle != 0;
 }
 
-CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size) {
-    return CleanupBatches(now, batch_size, 1);
+CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size, TimestampTz resume_from) {
+    return CleanupBatches(now, batch_size, 1, resume_from);
 }
 
 } // namespace pgsession

@@ -16,6 +16,7 @@ extern "C" {
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -413,6 +414,20 @@ PGSESSION_FUNCTION(pgsession_cleanup) {
     PG_RETURN_INT64(removed);
 }
 
+// Where the next cleanup_batch() of the same statement starts (CleanupBatches): the
+// batches of session_cleanup_in_batches() are calls in one CALL statement, each in a
+// transaction of its own.  Only a later transaction of the same top-level statement
+// resumes; any other call starts at the beginning of the index.  A resume point that is
+// wrong (a batch rolled back by an exception block) only leaves rows for the next run.
+namespace {
+struct CleanupResume {
+    TimestampTz statement_start = 0;
+    LocalTransactionId transaction = InvalidLocalTransactionId;
+    TimestampTz from = DT_NOBEGIN;
+};
+CleanupResume cleanup_resume;
+} // namespace
+
 // pgsession.cleanup_batch(batch_size) RETURNS (examined, removed, used_batch_size): one
 // batch, for session_cleanup_in_batches, which commits after each and must know whether
 // the batch was full (a full batch of live sessions removes nothing, yet more may be due).
@@ -422,7 +437,12 @@ PGSESSION_FUNCTION(pgsession_cleanup_batch) {
     TupleDesc desc;
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
         throw ErrorReport(ERRCODE_FEATURE_NOT_SUPPORTED, "cleanup_batch must return a record");
-    CleanupBatchResult batch = CleanupBatch(Now(), batch_size);
+    TimestampTz statement_start = GetCurrentStatementStartTimestamp();
+    bool resume = cleanup_resume.statement_start == statement_start &&
+                  cleanup_resume.transaction != MyProc->lxid;
+    CleanupBatchResult batch =
+        CleanupBatch(Now(), batch_size, resume ? cleanup_resume.from : DT_NOBEGIN);
+    cleanup_resume = {statement_start, MyProc->lxid, batch.resume_from};
     Datum values[3] = {Int64GetDatum(batch.examined), Int64GetDatum(batch.removed),
                        Int32GetDatum(batch_size)};
     bool nulls[3] = {false, false, false};

@@ -56,7 +56,7 @@
 //
 // Error boundary.  Everything here is C-style code holding only trivially destructible
 // objects (its types say so with PGSESSION_LONGJMP_SAFE).  The one call into C++ that may
-// throw, CleanupBatch, goes through InvokeCpp(CleanupBatch, now, batch_size), so an
+// throw, CleanupBatch, goes through InvokeCpp(CleanupBatch, now, ...), so an
 // exception arrives here as an ordinary ereport(ERROR).
 //
 // Layout.  Constants, types and the process-local state first; then a table of contents
@@ -1111,6 +1111,8 @@ void CwCleanupDatabase(int slot, int batch_size) {
     TimestampTz now = GetCurrentTimestamp();
     volatile int64 removed = 0;
     volatile int64 batches = 0;
+    // Each batch starts where the one before stopped (see CleanupBatches).
+    volatile TimestampTz resume_from = DT_NOBEGIN;
     volatile bool failed = false;
     volatile bool stopped = false;
     char message[256];
@@ -1138,12 +1140,14 @@ void CwCleanupDatabase(int slot, int batch_size) {
             PushActiveSnapshot(GetTransactionSnapshot());
             pgstat_report_activity(STATE_RUNNING, "pgsession cleanup batch");
             enable_timeout_after(STATEMENT_TIMEOUT, kWorkerStatementTimeoutMs);
-            CleanupBatchResult batch = InvokeCpp(CleanupBatch, now, batch_size);
+            CleanupBatchResult batch =
+                InvokeCpp(CleanupBatch, now, batch_size, TimestampTz(resume_from));
             disable_timeout(STATEMENT_TIMEOUT, false);
             PopActiveSnapshot();
             CommitTransactionCommand();
             batches = batches + 1;
             removed = removed + batch.removed;
+            resume_from = batch.resume_from;
             if (batch.examined < batch_size)
                 break;
         }

@@ -130,6 +130,9 @@ struct CleanupBatchResult {
     int64 examined;    // rows taken into the batch (deleted or locked)
     int64 removed;     // expired rows deleted
     int64 rescheduled; // live rows whose cleanup_after moved up to their expiry
+    // The cleanup_after of the last row the scan reached (DT_NOBEGIN if none): where the
+    // next batch of the same run, in a later transaction, starts (see CleanupBatches).
+    TimestampTz resume_from;
 };
 PGSESSION_LONGJMP_SAFE(CleanupBatchResult);
 
@@ -141,10 +144,13 @@ PGSESSION_LONGJMP_SAFE(CleanupBatchResult);
 // this transaction holds itself are taken.  With triggers on the table, expired rows are
 // deleted through the executor, so that they fire.  All
 // the batches of one call share one scan of the cleanup index, so a backlog is read
-// once, however many batches it takes.  Returns the totals over the batches.
-CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batches);
+// once, however many batches it takes.  The scan starts at rows due from `resume_from`
+// on (DT_NOBEGIN: all of them).  Returns the totals over the batches.
+CleanupBatchResult CleanupBatches(TimestampTz now, int batch_size, int max_batches,
+                                  TimestampTz resume_from = DT_NOBEGIN);
 
-// One batch: CleanupBatches(now, batch_size, 1).
-CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size);
+// One batch of a run whose batches commit one by one: CleanupBatches(now, batch_size, 1,
+// resume_from), `resume_from` being the previous batch's result.resume_from.
+CleanupBatchResult CleanupBatch(TimestampTz now, int batch_size, TimestampTz resume_from);
 
 } // namespace pgsession
