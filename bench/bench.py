@@ -905,6 +905,20 @@ class Bench:
                             notes=note if key == "anon" else
                             "context: includes shared buffers the process touched"))
 
+    # ---------------------------------------------------------------- figures 10, 11
+
+    # Each starts a cluster of its own (bench/churn.py: autovacuum at PostgreSQL's
+    # defaults; bench/growth.py: shared buffers for 10M sessions) beside this one.
+    def churn(self):
+        log("== figure 10: churn, the population turning over 20 times (bench/churn.py)")
+        from churn import churn
+        self.figures += churn(self.mode, self.results, log)
+
+    def growth(self):
+        log("== figure 11: growth, 100k to 10M live sessions (bench/growth.py)")
+        from growth import growth
+        self.figures += growth(self.mode, self.results, log)
+
     # ---------------------------------------------------------------- report
 
     def report(self):
@@ -1033,12 +1047,13 @@ def main():
         parser.error("--port is required")
     os.makedirs(args.results, exist_ok=True)
     bench = Bench(args)
-    only = set(args.only.split(",")) if args.only else set("12345679")
+    only = set(args.only.split(",")) if args.only else set("1 2 3 4 5 6 7 9 10 11".split())
     bench.start_worker_sampling()
     bench.setup()
     steps = [("1", bench.session_get_vs_select), ("2", bench.request_with_touch_vs_sql), ("3", bench.session_touch_vs_update),
              ("4", bench.session_create_vs_insert), ("7", bench.redis_context), ("6", bench.client_vs_libpq),
-             ("5", bench.cleanup_vs_delete), ("9", bench.express_store_vs_connect_pg_simple)]
+             ("5", bench.cleanup_vs_delete), ("9", bench.express_store_vs_connect_pg_simple),
+             ("10", bench.churn), ("11", bench.growth)]
     for number_, step in steps:
         if number_ in only:
             step()
