@@ -37,11 +37,11 @@ SQL_DIR = os.path.join(BENCH_DIR, "sql")
 # existing sessions each client deletes in one figure-9 run.
 MODES = {
     "full": dict(live=1_000_000, expired=500_000, active=10_000, rounds=5, seconds=10,
-                 warmup=2, clients=[2, 8], chunk=50_000, cleanup_rounds=3, rest=5,
+                 warmup=2, clients=[2, 8], chunk=50_000, cleanup_rounds=3, rest=10,
                  reader_rate=1000, redis_requests=200_000, client_seconds=5,
                  save_pool=200_000, delete_per_client=10_000),
     "quick": dict(live=50_000, expired=25_000, active=2_000, rounds=3, seconds=3,
-                  warmup=1, clients=[2, 8], chunk=25_000, cleanup_rounds=2, rest=3,
+                  warmup=1, clients=[2, 8], chunk=25_000, cleanup_rounds=2, rest=5,
                   reader_rate=500, redis_requests=50_000, client_seconds=2,
                   save_pool=20_000, delete_per_client=2_000),
 }
@@ -185,8 +185,12 @@ class Bench:
             args += ["-l", f"--log-prefix={log_prefix}"]
         env = dict(self.env, PGOPTIONS=options or "")
         if not wait:
+            # Stopped early with SIGINT, which a shell without job control makes its
+            # background commands (and so this one) ignore: restore its default.
             return subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, cwd=self.results)
+                                    stderr=subprocess.PIPE, text=True, cwd=self.results,
+                                    preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                     signal.SIG_DFL))
         out = subprocess.run(args, env=env, capture_output=True, text=True, cwd=self.results,
                              timeout=seconds + STEP_TIMEOUT)
         if out.returncode != 0:
@@ -424,19 +428,49 @@ class Bench:
             os.remove(os.path.join(directory, name))
         return rows
 
-    def cleanup_run(self, side, plot):
+    # The limits of pgsession.cleanup_wal_rate_limit (MB/s) the trade-off between rows
+    # per second and p99 is measured at, through session_cleanup_in_batches.
+    PACING_LIMITS = [0, 64, 32, 16, 8]
+
+    def worker_cleanup(self):
+        """Has the cleanup worker, at its default settings, clean the bench database once
+        (pgsession.databases lists it until its run ends); returns the run's start and end
+        (epoch seconds, the server's clock) and what it removed."""
+        state = ("SELECT coalesce(extract(epoch FROM last_run_started_at), 0), "
+                 "coalesce(extract(epoch FROM last_run_finished_at), 0), "
+                 "coalesce(last_run_removed, 0) FROM pgsession.cleanup_worker_state()")
+        since = time.time()
+        self.psql("ALTER SYSTEM SET pgsession.databases = 'bench_worker, bench'")
+        self.psql("SELECT pg_reload_conf()")
+        try:
+            deadline = since + STEP_TIMEOUT
+            while time.time() < deadline:
+                started, finished, removed = (float(x) for x in self.psql(state).split("|"))
+                if started >= since and finished >= started:
+                    return started, finished, int(removed)
+                time.sleep(0.5)  # a psql each time: not too often beside the reader
+            raise RuntimeError("the cleanup worker did not finish its run of the bench database")
+        finally:
+            self.psql("ALTER SYSTEM RESET pgsession.databases")
+            self.psql("SELECT pg_reload_conf()")
+
+    def cleanup_run(self, side, plot, limit=0):
         """One cleanup with a reader at a fixed rate: rows/s, p99 at rest and during, WAL.
-        Side "pgsession" runs with the default settings (no session events), "events" is
-        the same with them on."""
+        Side "pgsession" is session_cleanup_in_batches() at pgsession.cleanup_wal_rate_limit
+        `limit` (MB/s, 0: not paced) without session events, "events" the same with them
+        on, "worker" the cleanup worker at its default settings, "delete" the baseline."""
         cfg = self.cfg
         prefix = os.path.join(self.results, f"reader-{side}")
         reader_script = "cps_get.sql" if side == "delete" else "pgsession_get.sql"
+        options = f"-c pgsession.cleanup_wal_rate_limit={limit}MB"
         if side != "delete":
             count_sql = "SELECT count(*) FROM pgsession.sessions WHERE expires_at <= now()"
             cleanup_sql = "CALL session_cleanup_in_batches()"
         else:
             count_sql = "SELECT count(*) FROM session WHERE expire < now()::timestamp"
             cleanup_sql = f"DELETE FROM session WHERE expire < to_timestamp({time.time():.3f})"
+        if side == "events":
+            options += " " + self.EVENTS_ON
         expired = int(self.psql(count_sql))
         self.psql("CHECKPOINT")
         bound = cfg["rest"] + 300
@@ -447,8 +481,11 @@ class Bench:
             time.sleep(cfg["rest"] + 1)
             wal0, _ = self.counters()
             t0 = time.time()
-            self.psql(cleanup_sql, options=self.EVENTS_ON if side == "events" else None)
-            t1 = time.time()
+            if side == "worker":
+                t0, t1, _ = self.worker_cleanup()
+            else:
+                self.psql(cleanup_sql, options=options)
+                t1 = time.time()
             wal1, _ = self.counters()
             time.sleep(1.0)
         finally:
@@ -461,7 +498,7 @@ class Bench:
         if plot is not None:
             plot[side] = ([(start - t0, lat) for start, lat in rows], t1 - t0)
         removed = expired - left
-        return dict(rate=removed / (t1 - t0), removed=removed, seconds=t1 - t0,
+        return dict(rate=removed / (t1 - t0), removed=removed, seconds=t1 - t0, limit=limit,
                     p99_rest=p99(rest), p99_during=p99(during), wal=wal1 - wal0,
                     samples=len(during))
 
@@ -470,57 +507,93 @@ class Bench:
         total = cfg["live"] + cfg["expired"]
         log(f"== figure 5: cleanup of {cfg['expired']:,} expired sessions among {total:,}, "
             f"session_get at {cfg['reader_rate']}/s meanwhile")
-        results = {"pgsession": [], "delete": [], "events": []}
+        results = {"pgsession": [], "delete": [], "events": [], "worker": []}
         plot = {}
         listener = self.start_listener()
+
+        def restore():
+            # The same expired sessions again for every pgsession side after the first.
+            if self.psql("SELECT count(*) FROM pgsession.sessions "
+                         "WHERE expires_at <= now()") == "0":
+                self.psql("INSERT INTO pgsession.sessions SELECT * FROM bench_expired")
+                self.vacuum("pgsession.sessions")
+
         try:
             for r in range(cfg["cleanup_rounds"]):
                 self.load("expired", cfg["expired"])
                 self.vacuum("pgsession.sessions", "session")
                 self.spread_accesses()
-                # The same expired sessions again for the second pgsession side (events
-                # on, or off), which runs after the first removed them.
                 self.psql("DROP TABLE IF EXISTS bench_expired; CREATE TABLE bench_expired AS "
                           "SELECT * FROM pgsession.sessions WHERE expires_at <= now()")
-                order = (["pgsession", "events", "delete"] if r % 2 == 0
-                         else ["delete", "events", "pgsession"])
+                order = (["pgsession", "worker", "events", "delete"] if r % 2 == 0
+                         else ["delete", "events", "worker", "pgsession"])
                 last = r == cfg["cleanup_rounds"] - 1
                 for side in order:
-                    if side != "delete" and self.psql(
-                            "SELECT count(*) FROM pgsession.sessions "
-                            "WHERE expires_at <= now()") == "0":
-                        self.psql("INSERT INTO pgsession.sessions SELECT * FROM bench_expired")
-                        self.vacuum("pgsession.sessions")
-                    results[side].append(
-                        self.cleanup_run(side, plot if last and side != "events" else None))
-                a, b, c = results["pgsession"][-1], results["delete"][-1], results["events"][-1]
+                    if side != "delete":
+                        restore()
+                    results[side].append(self.cleanup_run(
+                        side, plot if last and side in ("worker", "delete") else None))
+                a, b, c, w = (results[k][-1] for k in ("pgsession", "delete", "events", "worker"))
                 log(f"    round {r + 1}: batches {a['rate']:,.0f} rows/s, p99 "
-                    f"{ms(a['p99_rest'])} -> {ms(a['p99_during'])} ms | with events "
-                    f"{c['rate']:,.0f} rows/s | DELETE {b['rate']:,.0f} rows/s, p99 "
-                    f"{ms(b['p99_rest'])} -> {ms(b['p99_during'])} ms")
+                    f"{ms(a['p99_rest'])} -> {ms(a['p99_during'])} ms | worker "
+                    f"{w['rate']:,.0f} rows/s, p99 {ms(w['p99_rest'])} -> "
+                    f"{ms(w['p99_during'])} ms | with events {c['rate']:,.0f} rows/s | "
+                    f"DELETE {b['rate']:,.0f} rows/s, p99 {ms(b['p99_rest'])} -> "
+                    f"{ms(b['p99_during'])} ms")
+            # The trade-off: session_cleanup_in_batches at each limit (0 is side pgsession).
+            pacing = {0: results["pgsession"]}
+            for limit in self.PACING_LIMITS[1:]:
+                restore()
+                pacing[limit] = [self.cleanup_run("pgsession", None, limit)]
+                x = pacing[limit][0]
+                log(f"    pacing {limit} MB/s: {x['rate']:,.0f} rows/s in {x['seconds']:.1f} s, "
+                    f"p99 {ms(x['p99_rest'])} -> {ms(x['p99_during'])} ms")
         finally:
             self.stop_listener(listener)
             self.psql("DROP TABLE IF EXISTS bench_expired")
-        a, b, c = results["pgsession"], results["delete"], results["events"]
+        a, b, c, w = (results[k] for k in ("pgsession", "delete", "events", "worker"))
+        default_limit = self.psql("SHOW pgsession.cleanup_wal_rate_limit")
         ratio, spread = median_ratio([x["rate"] for x in c], [x["rate"] for x in a])
         self.add(Figure("5. cleanup rows/s: session events on / off", med(c, "rate"),
                         med(a, "rate"), ratio, spread, 0.95, unit="rows/s", rounds=len(c),
                         notes="one notification per batch of 1000; a listener reading them"))
         ratio, spread = median_ratio([x["rate"] for x in a], [x["rate"] for x in b])
-        self.add(Figure("5. cleanup rows/s: batches / one DELETE",
+        self.add(Figure("5. cleanup rows/s: batches, not paced / one DELETE",
                         med(a, "rate"), med(b, "rate"), ratio, spread, 0.8, unit="rows/s",
-                        rounds=len(a), notes=f"{a[-1]['removed']:,} rows, batches of 1000"))
-        for side, label, target in ((a, "session_get p99 during cleanup / at rest", 2.0),
-                                    (b, "baseline SELECT p99 during DELETE / at rest", None)):
-            ratio, spread = median_ratio([x["p99_during"] or 0 for x in side],
-                                         [x["p99_rest"] or 0 for x in side])
+                        rounds=len(a), notes=f"{a[-1]['removed']:,} rows, batches of 1000, "
+                        "pgsession.cleanup_wal_rate_limit = 0"))
+        p99_ratio = lambda runs: median_ratio([x["p99_during"] or 0 for x in runs],
+                                              [x["p99_rest"] or 0 for x in runs])
+        for side, label, target, notes in (
+                (w, "session_get p99 during the worker's cleanup / at rest", 1.5,
+                 f"the worker at its default settings (pacing {default_limit}/s)"),
+                (a, "session_get p99 during batches, not paced / at rest", None, "context"),
+                (b, "baseline SELECT p99 during DELETE / at rest", None, "context")):
+            ratio, spread = p99_ratio(side)
             self.add(Figure(f"5. {label}", med(side, "p99_during", 1000),
                             med(side, "p99_rest", 1000), ratio, spread, target, better="lower",
-                            unit="ms", rounds=len(side),
-                            notes="context" if target is None else ""))
+                            unit="ms", rounds=len(side), notes=notes))
+        ratio, spread = median_ratio([x["rate"] for x in w], [x["rate"] for x in b])
+        self.add(Figure("5. worker rows/s at its default settings / one DELETE",
+                        med(w, "rate"), med(b, "rate"), ratio, spread, None, unit="rows/s",
+                        rounds=len(w), notes=f"context: paced to {default_limit}/s of WAL"))
         self.add(Figure("5. cleanup WAL bytes: batches / DELETE", med(a, "wal"),
                         med(b, "wal"), med(a, "wal") / med(b, "wal"), None, None,
                         better="lower", unit="bytes", notes="context"))
+        delete_rate = med(b, "rate")
+        with open(os.path.join(self.results, "cleanup_pacing.dat"), "w") as f:
+            f.write("# pgsession.cleanup_wal_rate_limit (MB/s, 0: not paced), rows/s / one "
+                    "DELETE, session_get p99 during / at rest, seconds\n")
+            for limit, runs in pacing.items():
+                rows_ratio = med(runs, "rate") / delete_rate
+                p99r, _ = p99_ratio(runs)
+                f.write(f"{limit} {rows_ratio:.3f} {p99r:.3f} {med(runs, 'seconds'):.2f}\n")
+                self.add(Figure(f"5. pacing {limit or 'off'}{' MB/s' if limit else ''}: "
+                                "p99 during / at rest", med(runs, "p99_during", 1000),
+                                med(runs, "p99_rest", 1000), p99r, None, None, better="lower",
+                                unit="ms", rounds=len(runs),
+                                notes=f"context: rows/s {rows_ratio:.2f}x one DELETE, "
+                                      f"{med(runs, 'seconds'):.1f} s"))
         self.plot(plot)
 
     def plot(self, plot):
@@ -544,7 +617,7 @@ class Bench:
             return
         out = subprocess.run(
             ["gnuplot", "-e", f"results='{self.results}'; "
-                              f"end_pgsession={plot['pgsession'][1]:.3f}; "
+                              f"end_worker={plot['worker'][1]:.3f}; "
                               f"end_delete={plot['delete'][1]:.3f}",
              os.path.join(BENCH_DIR, "cleanup_latency.gp")],
             capture_output=True, text=True, timeout=120)

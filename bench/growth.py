@@ -420,7 +420,9 @@ def growth(mode, results, log=print_log):
                            f"shared_buffers = '{buffers_mb}MB'", "huge_pages = off",
                            "wal_buffers = '64MB'", "max_wal_size = '32GB'",
                            "min_wal_size = '1GB'", "checkpoint_timeout = '1h'",
-                           "autovacuum = off", "jit = off"])
+                           "autovacuum = off", "jit = off",
+                           # The cleanup's own cost per row, not its pacing (figure 5).
+                           "pgsession.cleanup_wal_rate_limit = 0"])
         run = Growth(mode, results, log, cluster)
         run.setup()
         for size in cfg["sizes"]:

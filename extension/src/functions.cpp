@@ -5,6 +5,7 @@
 // current statement: the database's clock, the same for every row a call touches, and
 // one that moves on between the statements of a transaction.
 #include "pgsession/boundary.hpp"
+#include "pgsession/pacing.hpp"
 #include "pgsession/settings.hpp"
 #include "pgsession/store.hpp"
 #include "pgsession/token.hpp"
@@ -424,6 +425,7 @@ struct CleanupResume {
     TimestampTz statement_start = 0;
     LocalTransactionId transaction = InvalidLocalTransactionId;
     TimestampTz from = DT_NOBEGIN;
+    CleanupPace pace = PaceStart(); // pgsession.cleanup_wal_rate_limit (pacing.hpp)
 };
 CleanupResume cleanup_resume;
 } // namespace
@@ -440,9 +442,16 @@ PGSESSION_FUNCTION(pgsession_cleanup_batch) {
     TimestampTz statement_start = GetCurrentStatementStartTimestamp();
     bool resume = cleanup_resume.statement_start == statement_start &&
                   cleanup_resume.transaction != MyProc->lxid;
+    // A later batch of the same CALL first waits for what the one before wrote, before
+    // it locks anything (its snapshot is taken; that only makes it skip more rows).
+    CleanupPace pace = resume ? cleanup_resume.pace : PaceStart();
+    int64 wait_us = PaceDelay(pace, GetCurrentTimestamp());
+    if (wait_us > 0)
+        PaceSleep(wait_us);
+    PaceBatchStarts(&pace, GetCurrentTimestamp(), wait_us);
     CleanupBatchResult batch =
         CleanupBatch(Now(), batch_size, resume ? cleanup_resume.from : DT_NOBEGIN);
-    cleanup_resume = {statement_start, MyProc->lxid, batch.resume_from};
+    cleanup_resume = {statement_start, MyProc->lxid, batch.resume_from, pace};
     Datum values[3] = {Int64GetDatum(batch.examined), Int64GetDatum(batch.removed),
                        Int32GetDatum(batch_size)};
     bool nulls[3] = {false, false, false};

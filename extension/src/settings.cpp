@@ -4,13 +4,18 @@
 // session does with its own requests (an application may already pass per-session
 // timeouts to session_create), so roles and databases may override them with
 // ALTER ROLE / ALTER DATABASE ... SET.  The worker's settings are PGC_SIGHUP: they are
-// the server's, changed in postgresql.conf and applied by pg_reload_conf().  The events'
+// the server's, changed in postgresql.conf and applied by pg_reload_conf().  The cleanup's
+// WAL rate limit is PGC_SUSET: it is the server's protection of its requests, which a role
+// granted the cleanup procedure must not turn off, yet a superuser may set it for one
+// database (ALTER DATABASE ... SET), a pg_cron job or a CALL of their own.  The events'
 // channel is PGC_SUSET: an ordinary role must neither silence the events that other
 // application servers rely on nor send them elsewhere.  It is empty (events off) by
 // default: PostgreSQL commits the transactions that notify one at a time (PreCommit_Notify
 // holds a cluster-wide lock through the commit), which halved session_delete's throughput
 // with 8 clients (bench/README.md, figure 9f), and most installations have no listener.
 #include "pgsession/settings.hpp"
+
+#include <climits>
 
 extern "C" {
 #include "postgres.h"
@@ -26,7 +31,8 @@ int idle_timeout_s = 60 * 60;         // 1 hour, as the original design
 int absolute_timeout_s = 8 * 60 * 60; // 8 hours: OWASP's upper figure for a working day
 int touch_interval_s = 60;            // one write a minute per busy session
 int cleanup_batch_size = 1000;
-int cleanup_interval_s = 15 * 60; // 15 minutes, as the original design
+int cleanup_interval_s = 15 * 60;          // 15 minutes, as the original design
+int cleanup_wal_rate_limit_kb = 16 * 1024; // 16 MB/s: bench/README.md, figure 5
 char *cleanup_databases = nullptr;
 bool cleanup_worker_enabled = true;
 char *notify_channel = nullptr;
@@ -163,6 +169,16 @@ void DefineSettings() {
         "Number of expired sessions removed per batch by session_cleanup and the worker.",
         "Each batch locks at most this many rows.", &cleanup_batch_size, cleanup_batch_size, 1,
         1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+
+    DefineCustomIntVariable(
+        "pgsession.cleanup_wal_rate_limit",
+        "WAL per second that a cleanup committing batch by batch may write; 0 does not pace.",
+        "The worker and session_cleanup_in_batches() wait before a batch until the WAL "
+        "written since the previous one began, at this rate, would have taken that long: "
+        "the flushes of the requests beside the cleanup stay short. session_cleanup() is "
+        "not paced.",
+        &cleanup_wal_rate_limit_kb, cleanup_wal_rate_limit_kb, 0, MAX_KILOBYTES, PGC_SUSET,
+        GUC_UNIT_KB, nullptr, nullptr, nullptr);
 
     DefineCustomIntVariable("pgsession.cleanup_interval",
                             "Time between two runs of the cleanup background worker.", nullptr,

@@ -65,6 +65,7 @@
 // function session_stats() reads); then the static functions in the order of the table.
 #include "pgsession/worker.hpp"
 #include "pgsession/boundary.hpp"
+#include "pgsession/pacing.hpp"
 #include "pgsession/settings.hpp"
 #include "pgsession/store.hpp"
 
@@ -307,6 +308,8 @@ bool CwStillRunning(int slot);
 void CwPinWorkerSettings(int batch_size);
 void CwReleaseWorkerClaim(int, Datum);
 void CwCleanupDatabase(int slot, int batch_size);
+bool CwPaceWait(int64 wait_us, int64 *waited_us);
+const char *CwPacedText(const CleanupPace &pace);
 
 // pgsession.cleanup_worker_state().
 bool CwCurrentDatabaseListed();
@@ -408,6 +411,7 @@ extern "C" void pgsession_cleanup_worker_main(Datum arg) {
     memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 
     pqsignal(SIGTERM, die);
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
     BackgroundWorkerUnblockSignals();
 
     // At most one worker at a time, and only for the launcher that asked for it.
@@ -1113,6 +1117,8 @@ void CwCleanupDatabase(int slot, int batch_size) {
     volatile int64 batches = 0;
     // Each batch starts where the one before stopped (see CleanupBatches).
     volatile TimestampTz resume_from = DT_NOBEGIN;
+    // And waits for the WAL the one before wrote (pacing.hpp).
+    volatile CleanupPace pace = PaceStart();
     volatile bool failed = false;
     volatile bool stopped = false;
     char message[256];
@@ -1128,6 +1134,15 @@ void CwCleanupDatabase(int slot, int batch_size) {
             // same data directory: stop within one batch.
             if (!PostmasterIsAlive())
                 proc_exit(1);
+            CleanupPace paced = const_cast<CleanupPace &>(pace);
+            int64 wait_us = PaceDelay(paced, GetCurrentTimestamp());
+            bool go_on = wait_us <= 0 || CwPaceWait(wait_us, &wait_us);
+            PaceBatchStarts(&paced, GetCurrentTimestamp(), wait_us);
+            const_cast<CleanupPace &>(pace) = paced;
+            if (!go_on) {
+                stopped = true;
+                break;
+            }
             SetCurrentStatementStartTimestamp();
             StartTransactionCommand();
             // Leave when a DROP DATABASE (or the like) waits for this database: it gives
@@ -1177,25 +1192,78 @@ void CwCleanupDatabase(int slot, int batch_size) {
     if (failed) {
         CwFinishRun(slot, Outcome::kFailed, removed, batches, message);
         ereport(LOG, (errmsg("%s: cleanup of database \"%s\" failed after %lld batches "
-                             "(%lld expired sessions removed, %.1f ms); the next run will try "
-                             "again",
-                             kWorkerType, dbname, (long long)batches, (long long)removed, ms)));
+                             "(%lld expired sessions removed, %.1f ms, %s); the next run will "
+                             "try again",
+                             kWorkerType, dbname, (long long)batches, (long long)removed, ms,
+                             CwPacedText(const_cast<CleanupPace &>(pace)))));
         return;
     }
     if (stopped) {
         CwFinishRun(slot, Outcome::kStopped, removed, batches, kStoppedForAnother);
         ereport(LOG, (errmsg("%s: stopping the run in database \"%s\" after %lld batch%s (%lld "
-                             "expired sessions removed, %.1f ms): %s",
+                             "expired sessions removed, %.1f ms, %s): %s",
                              kWorkerType, dbname, (long long)batches, batches == 1 ? "" : "es",
-                             (long long)removed, ms, kWantedElsewhere)));
+                             (long long)removed, ms, CwPacedText(const_cast<CleanupPace &>(pace)),
+                             kWantedElsewhere)));
         return;
     }
     CwFinishRun(slot, Outcome::kOk, removed, batches, nullptr);
     ereport(removed > 0 ? LOG : DEBUG1,
             (errmsg("%s: removed %lld expired sessions from database \"%s\" in %lld batch%s "
-                    "(%.1f ms)",
+                    "(%.1f ms, %s)",
                     kWorkerType, (long long)removed, dbname, (long long)batches,
-                    batches == 1 ? "" : "es", ms)));
+                    batches == 1 ? "" : "es", ms, CwPacedText(const_cast<CleanupPace &>(pace)))));
+}
+
+// Waits `wait_us` before a batch, outside any transaction, in slices of at most 100 ms:
+// after each it handles interrupts and a reload (a lower limit shortens the wait), and
+// looks whether a DROP DATABASE or the like wants the database, which would otherwise
+// wait out the pause (it gives up after 5 s).  Returns false when the run must stop; sets
+// *waited_us to the time it waited.
+bool CwPaceWait(int64 wait_us, int64 *waited_us) {
+    constexpr long kSliceMs = 100;
+    TimestampTz started = GetCurrentTimestamp();
+    int limit_kb = cleanup_wal_rate_limit_kb;
+    for (;;) {
+        TimestampTz now = GetCurrentTimestamp();
+        *waited_us = now - started;
+        int64 left_us = wait_us - *waited_us;
+        if (left_us <= 0)
+            return true;
+        long ms = Min(kSliceMs, long((left_us + 999) / 1000));
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms,
+                        PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            ProcessConfigFile(PGC_SIGHUP);
+            if (cleanup_wal_rate_limit_kb != limit_kb) {
+                // The same WAL at the new limit (0: no more waiting).
+                wait_us = cleanup_wal_rate_limit_kb <= 0
+                              ? 0
+                              : int64(double(wait_us) * limit_kb / cleanup_wal_rate_limit_kb);
+                limit_kb = cleanup_wal_rate_limit_kb;
+            }
+        }
+        StartTransactionCommand();
+        bool free = CwDatabaseLockFree(MyDatabaseId);
+        CommitTransactionCommand();
+        if (!free) {
+            *waited_us = GetCurrentTimestamp() - started;
+            return false;
+        }
+    }
+}
+
+// How a run was paced, for its log line (palloc'd).
+const char *CwPacedText(const CleanupPace &pace) {
+    if (pace.waits == 0)
+        return cleanup_wal_rate_limit_kb > 0 ? "not paced" : "not paced: no WAL rate limit";
+    return psprintf("paced: waited %.1f ms before %lld batch%s, pgsession.cleanup_wal_rate_limit "
+                    "= %dkB/s",
+                    double(pace.waited_us) / 1000.0, (long long)pace.waits,
+                    pace.waits == 1 ? "" : "es", cleanup_wal_rate_limit_kb);
 }
 
 // ---- pgsession.cleanup_worker_state().

@@ -16,7 +16,7 @@ SELECT dblink_exec('cleaner', $$DO 'BEGIN PERFORM session_touch(''batch-live-'' 
 SELECT pg_sleep(0.6);
 \o
 BEGIN;
-SELECT plan(6);
+SELECT plan(8);
 SELECT is((SELECT count(*) FROM pgsession.sessions WHERE id_hash IN (SELECT sha256(convert_to('batch-expiry-' || lpad(i::text, 5, '0'), 'UTF8')) FROM generate_series(1, 5) AS i)),
           5::bigint, 'five expired sessions wait for cleanup');
 SELECT throws_ok($$CALL session_cleanup_in_batches(2)$$, '2D000', NULL,
@@ -53,6 +53,27 @@ SELECT pg_stat_clear_snapshot();
 SELECT cmp_ok((SELECT idx_tup_read FROM pg_stat_all_indexes WHERE indexrelname = 'sessions_cleanup_after_idx') - :read_before,
               '<=', 2000::bigint + 2 * 101,
               'batches resume the index scan where the batch before stopped');
+-- Paced to pgsession.cleanup_wal_rate_limit: each batch after the first waits until the
+-- WAL of the one before, at the limit, would have taken as long.  Three full batches of
+-- 100 write at least 100 delete records of some 50 bytes (5 kB) each: at 8kB/s the run
+-- waits at least 3 x 0.6 s (unpaced it takes milliseconds).
+\o /dev/null
+SELECT dblink_exec('cleaner', $$INSERT INTO pgsession.sessions (id_hash, created_at, last_accessed_at, expires_at,
+                                idle_timeout, absolute_expires_at, cleanup_after)
+                                SELECT sha256(convert_to('paced-' || i, 'UTF8')), now() - interval '2 hours',
+                                       now() - interval '2 hours', now() - interval '1 hour',
+                                       interval '1 hour', now() + interval '6 hours', now() - interval '1 hour'
+                                  FROM generate_series(1, 300) AS i$$);
+SELECT dblink_exec('cleaner', $$SET pgsession.cleanup_wal_rate_limit = '8kB'$$);
+SELECT clock_timestamp() AS paced_start \gset
+SELECT dblink_exec('cleaner', 'CALL session_cleanup_in_batches(100)');
+SELECT extract(epoch FROM clock_timestamp() - :'paced_start'::timestamptz) AS paced_seconds \gset
+SELECT dblink_exec('cleaner', 'RESET pgsession.cleanup_wal_rate_limit');
+\o
+SELECT cmp_ok(:paced_seconds::numeric, '>=', 1.8,
+              'session_cleanup_in_batches waits for the WAL of each batch at pgsession.cleanup_wal_rate_limit');
+SELECT is((SELECT count(*) FROM pgsession.sessions WHERE id_hash IN (SELECT sha256(convert_to('paced-' || i, 'UTF8')) FROM generate_series(1, 300) AS i)),
+          0::bigint, 'a paced run removes every expired session all the same');
 SELECT * FROM finish();
 ROLLBACK;
 \o /dev/null

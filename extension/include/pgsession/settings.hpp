@@ -12,10 +12,11 @@ extern int absolute_timeout_s; // pgsession.absolute_timeout (0 = off)
 extern int touch_interval_s;   // pgsession.touch_interval (0 = record every access)
 
 // Cleanup settings.
-extern int cleanup_batch_size;      // pgsession.cleanup_batch_size
-extern int cleanup_interval_s;      // pgsession.cleanup_interval (background worker)
-extern char *cleanup_databases;     // pgsession.databases (background worker)
-extern bool cleanup_worker_enabled; // pgsession.cleanup_worker (background worker)
+extern int cleanup_batch_size;        // pgsession.cleanup_batch_size
+extern int cleanup_interval_s;        // pgsession.cleanup_interval (background worker)
+extern int cleanup_wal_rate_limit_kb; // pgsession.cleanup_wal_rate_limit (kB/s, 0 = off)
+extern char *cleanup_databases;       // pgsession.databases (background worker)
+extern bool cleanup_worker_enabled;   // pgsession.cleanup_worker (background worker)
 
 // Events (events.hpp): the channel session events are sent on; empty turns them off.
 extern char *notify_channel; // pgsession.notify_channel
