@@ -65,7 +65,8 @@ start_cluster "$DIR" "$PORT" \
     "jit = off" \
     "shared_preload_libraries = 'pgsession'" \
     "pgsession.databases = 'bench_worker'" \
-    "pgsession.cleanup_interval = '1s'"
+    "pgsession.cleanup_interval = '1s'" \
+    "log_timezone = 'UTC'"
 PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres psql -X -q -d postgres -c "CREATE DATABASE bench"
 
 python3 bench/bench.py --port "$PORT" --mode "$MODE" --results "$(pwd)/$RESULTS" \

@@ -425,9 +425,12 @@ struct CleanupResume {
     TimestampTz statement_start = 0;
     LocalTransactionId transaction = InvalidLocalTransactionId;
     TimestampTz from = DT_NOBEGIN;
-    CleanupPace pace = PaceStart(); // pgsession.cleanup_wal_rate_limit (pacing.hpp)
 };
 CleanupResume cleanup_resume;
+// The previous cleanup_batch() of this backend, whatever statement ran it: every batch is
+// paced against the one before (pgsession.cleanup_wal_rate_limit, pacing.hpp), so that
+// calling cleanup_batch() in a loop of one's own is paced like the procedure.
+CleanupPace cleanup_pace = PaceStart();
 } // namespace
 
 // pgsession.cleanup_batch(batch_size) RETURNS (examined, removed, used_batch_size): one
@@ -442,16 +445,15 @@ PGSESSION_FUNCTION(pgsession_cleanup_batch) {
     TimestampTz statement_start = GetCurrentStatementStartTimestamp();
     bool resume = cleanup_resume.statement_start == statement_start &&
                   cleanup_resume.transaction != MyProc->lxid;
-    // A later batch of the same CALL first waits for what the one before wrote, before
-    // it locks anything (its snapshot is taken; that only makes it skip more rows).
-    CleanupPace pace = resume ? cleanup_resume.pace : PaceStart();
-    int64 wait_us = PaceDelay(pace, GetCurrentTimestamp());
+    // A batch first waits for what the one before wrote, before it locks anything (the
+    // statement's snapshot is taken, the batch's scan takes its own after the wait).
+    int64 wait_us = PaceDelay(cleanup_pace, GetCurrentTimestamp());
     if (wait_us > 0)
         PaceSleep(wait_us);
-    PaceBatchStarts(&pace, GetCurrentTimestamp(), wait_us);
+    PaceBatchStarts(&cleanup_pace, GetCurrentTimestamp());
     CleanupBatchResult batch =
         CleanupBatch(Now(), batch_size, resume ? cleanup_resume.from : DT_NOBEGIN);
-    cleanup_resume = {statement_start, MyProc->lxid, batch.resume_from, pace};
+    cleanup_resume = {statement_start, MyProc->lxid, batch.resume_from};
     Datum values[3] = {Int64GetDatum(batch.examined), Int64GetDatum(batch.removed),
                        Int32GetDatum(batch_size)};
     bool nulls[3] = {false, false, false};

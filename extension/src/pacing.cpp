@@ -13,7 +13,7 @@ extern "C" {
 namespace pgsession {
 
 CleanupPace PaceStart() {
-    return CleanupPace{0, 0, 0, 0};
+    return CleanupPace{0, 0};
 }
 
 int64 PaceDelay(const CleanupPace &pace, TimestampTz now) {
@@ -26,12 +26,9 @@ int64 PaceDelay(const CleanupPace &pace, TimestampTz now) {
     return due_us > elapsed_us ? int64(due_us - elapsed_us) : 0;
 }
 
-void PaceBatchStarts(CleanupPace *pace, TimestampTz now, int64 waited_us) {
+void PaceBatchStarts(CleanupPace *pace, TimestampTz now) {
     pace->batch_started = now;
     pace->wal_at_start = pgWalUsage.wal_bytes;
-    pace->waited_us += waited_us;
-    if (waited_us > 0)
-        pace->waits++;
 }
 
 void PaceSleep(int64 us) {

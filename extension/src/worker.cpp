@@ -308,8 +308,9 @@ bool CwStillRunning(int slot);
 void CwPinWorkerSettings(int batch_size);
 void CwReleaseWorkerClaim(int, Datum);
 void CwCleanupDatabase(int slot, int batch_size);
+void CwReloadIfPending();
 bool CwPaceWait(int64 wait_us, int64 *waited_us);
-const char *CwPacedText(const CleanupPace &pace);
+const char *CwPacedText(int64 paced_us, int64 pauses);
 
 // pgsession.cleanup_worker_state().
 bool CwCurrentDatabaseListed();
@@ -644,9 +645,11 @@ void CwLauncherWait(long timeout_ms) {
 void CwLogSettings(const char *what) {
     ereport(LOG,
             (errmsg("%s %s: pgsession.cleanup_worker = %s, pgsession.cleanup_interval = "
-                    "%ds, pgsession.databases = '%s', pgsession.cleanup_batch_size = %d",
+                    "%ds, pgsession.databases = '%s', pgsession.cleanup_batch_size = %d, "
+                    "pgsession.cleanup_wal_rate_limit = %s",
                     kLauncherType, what, cleanup_worker_enabled ? "on" : "off", cleanup_interval_s,
-                    cleanup_databases ? cleanup_databases : "", cleanup_batch_size)));
+                    cleanup_databases ? cleanup_databases : "", cleanup_batch_size,
+                    GetConfigOptionByName("pgsession.cleanup_wal_rate_limit", nullptr, false))));
 }
 
 // Shows the process under a clear name in pg_stat_activity.application_name (its
@@ -1117,8 +1120,9 @@ void CwCleanupDatabase(int slot, int batch_size) {
     volatile int64 batches = 0;
     // Each batch starts where the one before stopped (see CleanupBatches).
     volatile TimestampTz resume_from = DT_NOBEGIN;
-    // And waits for the WAL the one before wrote (pacing.hpp).
-    volatile CleanupPace pace = PaceStart();
+    // And waits for the WAL the one before wrote (pacing.hpp): how long, in how many pauses.
+    volatile int64 paced_us = 0;
+    volatile int64 pauses = 0;
     volatile bool failed = false;
     volatile bool stopped = false;
     char message[256];
@@ -1128,21 +1132,25 @@ void CwCleanupDatabase(int slot, int batch_size) {
 
     PG_TRY();
     {
+        CleanupPace pace = PaceStart();
         for (;;) {
             CHECK_FOR_INTERRUPTS();
             // Nobody would see the outcome, and a new server may be starting over the
             // same data directory: stop within one batch.
             if (!PostmasterIsAlive())
                 proc_exit(1);
-            CleanupPace paced = const_cast<CleanupPace &>(pace);
-            int64 wait_us = PaceDelay(paced, GetCurrentTimestamp());
-            bool go_on = wait_us <= 0 || CwPaceWait(wait_us, &wait_us);
-            PaceBatchStarts(&paced, GetCurrentTimestamp(), wait_us);
-            const_cast<CleanupPace &>(pace) = paced;
-            if (!go_on) {
-                stopped = true;
-                break;
+            CwReloadIfPending();
+            int64 wait_us = PaceDelay(pace, GetCurrentTimestamp());
+            if (wait_us > 0) {
+                bool go_on = CwPaceWait(wait_us, &wait_us);
+                paced_us = paced_us + wait_us;
+                pauses = pauses + 1;
+                if (!go_on) {
+                    stopped = true;
+                    break;
+                }
             }
+            PaceBatchStarts(&pace, GetCurrentTimestamp());
             SetCurrentStatementStartTimestamp();
             StartTransactionCommand();
             // Leave when a DROP DATABASE (or the like) waits for this database: it gives
@@ -1195,16 +1203,16 @@ void CwCleanupDatabase(int slot, int batch_size) {
                              "(%lld expired sessions removed, %.1f ms, %s); the next run will "
                              "try again",
                              kWorkerType, dbname, (long long)batches, (long long)removed, ms,
-                             CwPacedText(const_cast<CleanupPace &>(pace)))));
+                             CwPacedText(paced_us, pauses))));
         return;
     }
     if (stopped) {
         CwFinishRun(slot, Outcome::kStopped, removed, batches, kStoppedForAnother);
-        ereport(LOG, (errmsg("%s: stopping the run in database \"%s\" after %lld batch%s (%lld "
-                             "expired sessions removed, %.1f ms, %s): %s",
-                             kWorkerType, dbname, (long long)batches, batches == 1 ? "" : "es",
-                             (long long)removed, ms, CwPacedText(const_cast<CleanupPace &>(pace)),
-                             kWantedElsewhere)));
+        ereport(LOG,
+                (errmsg("%s: stopping the run in database \"%s\" after %lld batch%s (%lld "
+                        "expired sessions removed, %.1f ms, %s): %s",
+                        kWorkerType, dbname, (long long)batches, batches == 1 ? "" : "es",
+                        (long long)removed, ms, CwPacedText(paced_us, pauses), kWantedElsewhere)));
         return;
     }
     CwFinishRun(slot, Outcome::kOk, removed, batches, nullptr);
@@ -1212,7 +1220,16 @@ void CwCleanupDatabase(int slot, int batch_size) {
             (errmsg("%s: removed %lld expired sessions from database \"%s\" in %lld batch%s "
                     "(%.1f ms, %s)",
                     kWorkerType, (long long)removed, dbname, (long long)batches,
-                    batches == 1 ? "" : "es", ms, CwPacedText(const_cast<CleanupPace &>(pace)))));
+                    batches == 1 ? "" : "es", ms, CwPacedText(paced_us, pauses))));
+}
+
+// Applies a reload of postgresql.conf that a SIGHUP flagged (the settings pinned with
+// PGC_S_OVERRIDE stay as they are).
+void CwReloadIfPending() {
+    if (ConfigReloadPending) {
+        ConfigReloadPending = false;
+        ProcessConfigFile(PGC_SIGHUP);
+    }
 }
 
 // Waits `wait_us` before a batch, outside any transaction, in slices of at most 100 ms:
@@ -1222,6 +1239,8 @@ void CwCleanupDatabase(int slot, int batch_size) {
 // *waited_us to the time it waited.
 bool CwPaceWait(int64 wait_us, int64 *waited_us) {
     constexpr long kSliceMs = 100;
+    pgstat_report_activity(STATE_RUNNING,
+                           "pgsession cleanup: pausing for pgsession.cleanup_wal_rate_limit");
     TimestampTz started = GetCurrentTimestamp();
     int limit_kb = cleanup_wal_rate_limit_kb;
     for (;;) {
@@ -1235,17 +1254,15 @@ bool CwPaceWait(int64 wait_us, int64 *waited_us) {
                         PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();
-        if (ConfigReloadPending) {
-            ConfigReloadPending = false;
-            ProcessConfigFile(PGC_SIGHUP);
-            if (cleanup_wal_rate_limit_kb != limit_kb) {
-                // The same WAL at the new limit (0: no more waiting).
-                wait_us = cleanup_wal_rate_limit_kb <= 0
-                              ? 0
-                              : int64(double(wait_us) * limit_kb / cleanup_wal_rate_limit_kb);
-                limit_kb = cleanup_wal_rate_limit_kb;
-            }
+        CwReloadIfPending();
+        if (cleanup_wal_rate_limit_kb != limit_kb) {
+            // The same WAL at the new limit (0: no more waiting).
+            wait_us = cleanup_wal_rate_limit_kb <= 0
+                          ? 0
+                          : int64(double(wait_us) * limit_kb / cleanup_wal_rate_limit_kb);
+            limit_kb = cleanup_wal_rate_limit_kb;
         }
+        SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
         bool free = CwDatabaseLockFree(MyDatabaseId);
         CommitTransactionCommand();
@@ -1257,13 +1274,13 @@ bool CwPaceWait(int64 wait_us, int64 *waited_us) {
 }
 
 // How a run was paced, for its log line (palloc'd).
-const char *CwPacedText(const CleanupPace &pace) {
-    if (pace.waits == 0)
+const char *CwPacedText(int64 paced_us, int64 pauses) {
+    if (pauses == 0)
         return cleanup_wal_rate_limit_kb > 0 ? "not paced" : "not paced: no WAL rate limit";
-    return psprintf("paced: waited %.1f ms before %lld batch%s, pgsession.cleanup_wal_rate_limit "
-                    "= %dkB/s",
-                    double(pace.waited_us) / 1000.0, (long long)pace.waits,
-                    pace.waits == 1 ? "" : "es", cleanup_wal_rate_limit_kb);
+    return psprintf("paced: waited %.1f ms in %lld pause%s, pgsession.cleanup_wal_rate_limit = "
+                    "%s/s",
+                    double(paced_us) / 1000.0, (long long)pauses, pauses == 1 ? "" : "s",
+                    GetConfigOptionByName("pgsession.cleanup_wal_rate_limit", nullptr, false));
 }
 
 // ---- pgsession.cleanup_worker_state().

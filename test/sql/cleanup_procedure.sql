@@ -16,7 +16,7 @@ SELECT dblink_exec('cleaner', $$DO 'BEGIN PERFORM session_touch(''batch-live-'' 
 SELECT pg_sleep(0.6);
 \o
 BEGIN;
-SELECT plan(8);
+SELECT plan(9);
 SELECT is((SELECT count(*) FROM pgsession.sessions WHERE id_hash IN (SELECT sha256(convert_to('batch-expiry-' || lpad(i::text, 5, '0'), 'UTF8')) FROM generate_series(1, 5) AS i)),
           5::bigint, 'five expired sessions wait for cleanup');
 SELECT throws_ok($$CALL session_cleanup_in_batches(2)$$, '2D000', NULL,
@@ -68,8 +68,23 @@ SELECT dblink_exec('cleaner', $$SET pgsession.cleanup_wal_rate_limit = '8kB'$$);
 SELECT clock_timestamp() AS paced_start \gset
 SELECT dblink_exec('cleaner', 'CALL session_cleanup_in_batches(100)');
 SELECT extract(epoch FROM clock_timestamp() - :'paced_start'::timestamptz) AS paced_seconds \gset
+-- The same pacing for batches called one by one, each its own statement: every call
+-- waits for the WAL of the backend's call before (two waits of 0.6 s at least).
+SELECT dblink_exec('cleaner', $$INSERT INTO pgsession.sessions (id_hash, created_at, last_accessed_at, expires_at,
+                                idle_timeout, absolute_expires_at, cleanup_after)
+                                SELECT sha256(convert_to('paced-' || i, 'UTF8')), now() - interval '2 hours',
+                                       now() - interval '2 hours', now() - interval '1 hour',
+                                       interval '1 hour', now() + interval '6 hours', now() - interval '1 hour'
+                                  FROM generate_series(1, 300) AS i$$);
+SELECT clock_timestamp() AS direct_start \gset
+SELECT * FROM dblink('cleaner', 'SELECT removed FROM pgsession.cleanup_batch(100)') AS t(removed bigint);
+SELECT * FROM dblink('cleaner', 'SELECT removed FROM pgsession.cleanup_batch(100)') AS t(removed bigint);
+SELECT * FROM dblink('cleaner', 'SELECT removed FROM pgsession.cleanup_batch(100)') AS t(removed bigint);
+SELECT extract(epoch FROM clock_timestamp() - :'direct_start'::timestamptz) AS direct_seconds \gset
 SELECT dblink_exec('cleaner', 'RESET pgsession.cleanup_wal_rate_limit');
 \o
+SELECT cmp_ok(:direct_seconds::numeric, '>=', 1.2,
+              'pgsession.cleanup_batch() called statement by statement is paced as well');
 SELECT cmp_ok(:paced_seconds::numeric, '>=', 1.8,
               'session_cleanup_in_batches waits for the WAL of each batch at pgsession.cleanup_wal_rate_limit');
 SELECT is((SELECT count(*) FROM pgsession.sessions WHERE id_hash IN (SELECT sha256(convert_to('paced-' || i, 'UTF8')) FROM generate_series(1, 300) AS i)),

@@ -13,7 +13,9 @@
 // wrote since the previous batch began (the batch and its commit, pgWalUsage), written at
 // the limit, would have taken at least the time since then.  It looks at one batch only,
 // so a run that was held up (a lock, a slow disk) saves up no credit for a burst, and a
-// reload that changes the limit applies from the next batch on.
+// reload that changes the limit applies from the next batch on.  What it does not bound
+// is one batch: a batch's WAL is written at once, so pgsession.cleanup_batch_size bounds
+// a burst, and session_cleanup() (one transaction) is never paced.
 #pragma once
 
 #include "pgsession/boundary.hpp"
@@ -28,8 +30,6 @@ namespace pgsession {
 struct CleanupPace {
     TimestampTz batch_started; // when the previous batch began; 0 before the first
     uint64 wal_at_start;       // this backend's WAL bytes written then
-    int64 waited_us;           // time spent waiting over the run
-    int64 waits;               // batches that waited
 };
 PGSESSION_LONGJMP_SAFE(CleanupPace);
 
@@ -40,8 +40,8 @@ CleanupPace PaceStart();
 // first batch, the limit 0, or a batch that took long enough by itself).
 int64 PaceDelay(const CleanupPace &pace, TimestampTz now);
 
-// Records that a batch begins at `now`, after `waited_us` of waiting.
-void PaceBatchStarts(CleanupPace *pace, TimestampTz now, int64 waited_us);
+// Records that a batch begins at `now`.
+void PaceBatchStarts(CleanupPace *pace, TimestampTz now);
 
 // Waits `us` microseconds in a backend (interrupts are handled: a cancel or a
 // termination ends the wait with an ERROR or FATAL as usual).
