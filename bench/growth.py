@@ -144,8 +144,8 @@ class Growth:
 
     def grow(self, name, size):
         """Loads live sessions into one side up to `size`: the primary key gets random
-        inserts; the other indexes are built after the load.  Then VACUUM ANALYZE and
-        CHECKPOINT.  Logs the load rate."""
+        inserts; the other indexes are built after the load.  Then VACUUM ANALYZE,
+        CHECKPOINT and pg_prewarm of the table and its indexes.  Logs the load rate."""
         begin = time.time()
         defs = self.sql(name, "SELECT string_agg(indexdef, ';') FROM pg_indexes "
                               "WHERE schemaname = 'pgsession' AND indexname IN "
@@ -171,6 +171,13 @@ class Growth:
         indexed = time.time()
         self.sql(name, "VACUUM (ANALYZE) pgsession.sessions")
         self.sql(name, "CHECKPOINT")
+        # Into shared buffers, which are sized to hold them: CREATE INDEX writes past them
+        # and VACUUM reads through a small ring, so without this the first reads of a point
+        # come from the OS cache (a buffer read, a victim buffer and a page fault each).
+        self.sql(name, "CREATE EXTENSION IF NOT EXISTS pg_prewarm; SELECT sum(pg_prewarm(c.oid)) "
+                       "FROM pg_class c WHERE c.oid = 'pgsession.sessions'::regclass OR c.oid IN "
+                       "(SELECT indexrelid FROM pg_index "
+                       "WHERE indrelid = 'pgsession.sessions'::regclass)")
         count = size - self.loaded[name]
         self.loaded[name] = size
         total = self.sql(name, "SELECT pg_size_pretty(pg_total_relation_size("
@@ -232,13 +239,15 @@ class Growth:
         for name in sides:
             self.db[name].pgbench(script, clients, cfg["warmup"], defines(name), options)
         cpu = {name: CpuPerCall(self.db[name]) for name in sides}
-        costs = {name: [0, 0] for name in sides}  # buffer hits and page faults
+        costs = {name: [0, 0, 0] for name in sides}  # buffer hits, reads, page faults
 
         def run(name):
-            hits, faults = self.buffer_hits(name), self.page_faults()
+            (hits, reads), faults = self.buffer_counts(name), self.page_faults()
             tps = cpu[name].run(script, clients, cfg["seconds"], defines(name), options)
-            costs[name][0] += self.buffer_hits(name) - hits
-            costs[name][1] += self.page_faults() - faults
+            hits_after, reads_after = self.buffer_counts(name)
+            costs[name][0] += hits_after - hits
+            costs[name][1] += reads_after - reads
+            costs[name][2] += self.page_faults() - faults
             return tps
 
         self.log(f"  {label} at {short(size)} / at {short(self.base_size)}")
@@ -246,16 +255,19 @@ class Growth:
         per_call = {name: [round(c / max(cpu[name].calls, 1), 2) for c in costs[name]]
                     for name in sides}
         self.log(f"    per call: buffer hits {per_call[BIG][0]} / {per_call[BASE][0]}, "
-                 f"page faults {per_call[BIG][1]} / {per_call[BASE][1]}")
+                 f"reads {per_call[BIG][1]} / {per_call[BASE][1]}, "
+                 f"page faults {per_call[BIG][2]} / {per_call[BASE][2]}")
         self.points.append(dict(what=what, label=label, size=size, unit="tps", value=runs[0],
                                 baseline=runs[1], cpu=[cpu[BIG].us(), cpu[BASE].us()],
                                 buffer_hits=[per_call[n][0] for n in sides],
-                                page_faults=[per_call[n][1] for n in sides]))
+                                buffer_reads=[per_call[n][1] for n in sides],
+                                page_faults=[per_call[n][2] for n in sides]))
 
-    def buffer_hits(self, name):
-        """Shared buffer hits so far in one side's database."""
-        return int(self.sql(name, "SELECT blks_hit FROM pg_stat_database "
-                                  "WHERE datname = current_database()"))
+    def buffer_counts(self, name):
+        """Shared buffer hits and reads so far in one side's database."""
+        hits, reads = self.sql(name, "SELECT blks_hit, blks_read FROM pg_stat_database "
+                                     "WHERE datname = current_database()").split("|")
+        return int(hits), int(reads)
 
     def page_faults(self):
         """Minor page faults of the cluster's processes so far: the postmaster's own and
@@ -352,7 +364,8 @@ class Growth:
                                  "expired among the live; CPU per row removed")[what]
             if "buffer_hits" in p:
                 notes += (f"; per call here / at the baseline: buffer hits "
-                          f"{p['buffer_hits'][0]} / {p['buffer_hits'][1]}, minor page faults "
+                          f"{p['buffer_hits'][0]} / {p['buffer_hits'][1]}, reads "
+                          f"{p['buffer_reads'][0]} / {p['buffer_reads'][1]}, minor page faults "
                           f"{p['page_faults'][0]} / {p['page_faults'][1]}")
             if p["size"] != top:
                 notes = "context; " + notes

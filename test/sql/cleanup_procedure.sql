@@ -58,24 +58,16 @@ SELECT cmp_ok((SELECT idx_tup_read FROM pg_stat_all_indexes WHERE indexrelname =
 -- 100 write at least 100 delete records of some 50 bytes (5 kB) each: at 8kB/s the run
 -- waits at least 3 x 0.6 s (unpaced it takes milliseconds).
 \o /dev/null
-SELECT dblink_exec('cleaner', $$INSERT INTO pgsession.sessions (id_hash, created_at, last_accessed_at, expires_at,
-                                idle_timeout, absolute_expires_at, cleanup_after)
-                                SELECT sha256(convert_to('paced-' || i, 'UTF8')), now() - interval '2 hours',
-                                       now() - interval '2 hours', now() - interval '1 hour',
-                                       interval '1 hour', now() + interval '6 hours', now() - interval '1 hour'
-                                  FROM generate_series(1, 300) AS i$$);
+-- 300 sessions that expired an hour ago, "paced-1" to "paced-300", inserted by the cleaner.
+\set insert_paced 'INSERT INTO pgsession.sessions (id_hash, created_at, last_accessed_at, expires_at, idle_timeout, absolute_expires_at, cleanup_after) SELECT sha256(convert_to(''paced-'' || i, ''UTF8'')), now() - interval ''2 hours'', now() - interval ''2 hours'', now() - interval ''1 hour'', interval ''1 hour'', now() + interval ''6 hours'', now() - interval ''1 hour'' FROM generate_series(1, 300) AS i'
+SELECT dblink_exec('cleaner', :'insert_paced');
 SELECT dblink_exec('cleaner', $$SET pgsession.cleanup_wal_rate_limit = '8kB'$$);
 SELECT clock_timestamp() AS paced_start \gset
 SELECT dblink_exec('cleaner', 'CALL session_cleanup_in_batches(100)');
 SELECT extract(epoch FROM clock_timestamp() - :'paced_start'::timestamptz) AS paced_seconds \gset
 -- The same pacing for batches called one by one, each its own statement: every call
 -- waits for the WAL of the backend's call before (two waits of 0.6 s at least).
-SELECT dblink_exec('cleaner', $$INSERT INTO pgsession.sessions (id_hash, created_at, last_accessed_at, expires_at,
-                                idle_timeout, absolute_expires_at, cleanup_after)
-                                SELECT sha256(convert_to('paced-' || i, 'UTF8')), now() - interval '2 hours',
-                                       now() - interval '2 hours', now() - interval '1 hour',
-                                       interval '1 hour', now() + interval '6 hours', now() - interval '1 hour'
-                                  FROM generate_series(1, 300) AS i$$);
+SELECT dblink_exec('cleaner', :'insert_paced');
 SELECT clock_timestamp() AS direct_start \gset
 SELECT * FROM dblink('cleaner', 'SELECT removed FROM pgsession.cleanup_batch(100)') AS t(removed bigint);
 SELECT * FROM dblink('cleaner', 'SELECT removed FROM pgsession.cleanup_batch(100)') AS t(removed bigint);
