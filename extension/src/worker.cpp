@@ -308,8 +308,8 @@ bool CwStillRunning(int slot);
 void CwPinWorkerSettings(int batch_size);
 void CwReleaseWorkerClaim(int, Datum);
 void CwCleanupDatabase(int slot, int batch_size);
-void CwReloadIfPending();
-bool CwPaceWait(int64 wait_us, int64 *waited_us);
+bool CwReloadIfPending();
+bool CwPaceWait(const CleanupPace &pace, int64 *waited_us);
 const char *CwPacedText(int64 paced_us, int64 pauses);
 
 // pgsession.cleanup_worker_state().
@@ -626,11 +626,8 @@ void CwHandleLauncherInterrupts() {
         proc_exit(1);
     }
     CHECK_FOR_INTERRUPTS();
-    if (ConfigReloadPending) {
-        ConfigReloadPending = false;
-        ProcessConfigFile(PGC_SIGHUP);
+    if (CwReloadIfPending())
         CwLogSettings("reloaded its settings");
-    }
 }
 
 // Sleeps until the latch is set or `timeout_ms` passes (-1: no timeout), then handles
@@ -1140,9 +1137,9 @@ void CwCleanupDatabase(int slot, int batch_size) {
             if (!PostmasterIsAlive())
                 proc_exit(1);
             CwReloadIfPending();
-            int64 wait_us = PaceDelay(pace, GetCurrentTimestamp());
-            if (wait_us > 0) {
-                bool go_on = CwPaceWait(wait_us, &wait_us);
+            if (PaceDelay(pace, GetCurrentTimestamp()) > 0) {
+                int64 wait_us = 0;
+                bool go_on = CwPaceWait(pace, &wait_us);
                 paced_us = paced_us + wait_us;
                 pauses = pauses + 1;
                 if (!go_on) {
@@ -1224,53 +1221,42 @@ void CwCleanupDatabase(int slot, int batch_size) {
 }
 
 // Applies a reload of postgresql.conf that a SIGHUP flagged (the settings pinned with
-// PGC_S_OVERRIDE stay as they are).
-void CwReloadIfPending() {
-    if (ConfigReloadPending) {
-        ConfigReloadPending = false;
-        ProcessConfigFile(PGC_SIGHUP);
-    }
+// PGC_S_OVERRIDE stay as they are); returns whether there was one.
+bool CwReloadIfPending() {
+    if (!ConfigReloadPending)
+        return false;
+    ConfigReloadPending = false;
+    ProcessConfigFile(PGC_SIGHUP);
+    return true;
 }
 
-// Waits `wait_us` before a batch, outside any transaction, in slices of at most 100 ms:
-// after each it handles interrupts and a reload (a lower limit shortens the wait), and
-// looks whether a DROP DATABASE or the like wants the database, which would otherwise
-// wait out the pause (it gives up after 5 s).  Returns false when the run must stop; sets
-// *waited_us to the time it waited.
-bool CwPaceWait(int64 wait_us, int64 *waited_us) {
-    constexpr long kSliceMs = 100;
+// Waits before a batch, outside any transaction, until the pacing rule lets it start
+// (PaceDelay), in slices of at most 100 ms: after each it handles interrupts and a reload
+// (the rule then applies the new limit to the wait in progress), and looks whether a
+// DROP DATABASE or the like wants the database, which would otherwise wait out the pause
+// (it gives up after 5 s).  Returns false when the run must stop; sets *waited_us to the
+// time it waited.
+bool CwPaceWait(const CleanupPace &pace, int64 *waited_us) {
+    constexpr int64 kSliceUs = 100 * 1000;
     pgstat_report_activity(STATE_RUNNING,
                            "pgsession cleanup: pausing for pgsession.cleanup_wal_rate_limit");
     TimestampTz started = GetCurrentTimestamp();
-    int limit_kb = cleanup_wal_rate_limit_kb;
+    bool free = true;
     for (;;) {
-        TimestampTz now = GetCurrentTimestamp();
-        *waited_us = now - started;
-        int64 left_us = wait_us - *waited_us;
+        int64 left_us = PaceDelay(pace, GetCurrentTimestamp());
         if (left_us <= 0)
-            return true;
-        long ms = Min(kSliceMs, long((left_us + 999) / 1000));
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms,
-                        PG_WAIT_EXTENSION);
-        ResetLatch(MyLatch);
-        CHECK_FOR_INTERRUPTS();
+            break;
+        PaceSleep(Min(kSliceUs, left_us));
         CwReloadIfPending();
-        if (cleanup_wal_rate_limit_kb != limit_kb) {
-            // The same WAL at the new limit (0: no more waiting).
-            wait_us = cleanup_wal_rate_limit_kb <= 0
-                          ? 0
-                          : int64(double(wait_us) * limit_kb / cleanup_wal_rate_limit_kb);
-            limit_kb = cleanup_wal_rate_limit_kb;
-        }
         SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
-        bool free = CwDatabaseLockFree(MyDatabaseId);
+        free = CwDatabaseLockFree(MyDatabaseId);
         CommitTransactionCommand();
-        if (!free) {
-            *waited_us = GetCurrentTimestamp() - started;
-            return false;
-        }
+        if (!free)
+            break;
     }
+    *waited_us = GetCurrentTimestamp() - started;
+    return free;
 }
 
 // How a run was paced, for its log line (palloc'd).

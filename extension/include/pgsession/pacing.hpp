@@ -12,8 +12,9 @@
 // The rule, per batch: before a batch starts, the run waits until the WAL this backend
 // wrote since the previous batch began (the batch and its commit, pgWalUsage), written at
 // the limit, would have taken at least the time since then.  It looks at one batch only,
-// so a run that was held up (a lock, a slow disk) saves up no credit for a burst, and a
-// reload that changes the limit applies from the next batch on.  What it does not bound
+// so a run that was held up (a lock, a slow disk) saves up no credit for a burst; the
+// limit is read at each check, so a new one applies at once (the worker checks every
+// 100 ms of a pause).  What it does not bound
 // is one batch: a batch's WAL is written at once, so pgsession.cleanup_batch_size bounds
 // a burst, and session_cleanup() (one transaction) is never paced.
 #pragma once
