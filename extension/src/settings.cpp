@@ -35,6 +35,7 @@ int cleanup_interval_s = 15 * 60;          // 15 minutes, as the original design
 int cleanup_wal_rate_limit_kb = 16 * 1024; // 16 MB/s: bench/README.md, figure 5
 char *cleanup_databases = nullptr;
 bool cleanup_worker_enabled = true;
+bool cleanup_vacuum_enabled = true;
 char *notify_channel = nullptr;
 
 namespace {
@@ -196,6 +197,16 @@ void DefineSettings() {
         "Needs pgsession in shared_preload_libraries; off leaves cleanup to session_cleanup() "
         "or pg_cron.",
         &cleanup_worker_enabled, cleanup_worker_enabled, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+
+    DefineCustomBoolVariable(
+        "pgsession.cleanup_vacuum",
+        "Whether the worker vacuums pgsession.sessions right after a run that leaves it due "
+        "for autovacuum.",
+        "It applies autovacuum's rule for the table (autovacuum, autovacuum_enabled, the vacuum "
+        "threshold and scale factor, the cost delay and limit) as soon as its run has removed "
+        "sessions, instead of leaving the dead rows until autovacuum's next visit "
+        "(autovacuum_naptime).",
+        &cleanup_vacuum_enabled, cleanup_vacuum_enabled, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 
     DefineCustomStringVariable(
         "pgsession.notify_channel",

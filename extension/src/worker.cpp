@@ -47,6 +47,11 @@
 // no worker while one holds the claim.  A worker an earlier launcher registered but the
 // postmaster starts only now sees an older generation and exits without running.
 //
+// Vacuum.  A run that removed sessions ends, when autovacuum's rule says the table is
+// due, with a VACUUM of pgsession.sessions run the way autovacuum would run it, not at
+// autovacuum's next visit of the database (CwVacuumIfDue); pgsession.cleanup_vacuum
+// turns that off.
+//
 // Settings.  The worker pins what its transactions need (kPinnedSettings) above anything
 // ALTER DATABASE / ALTER ROLE ... SET gave the database's applications, and takes its
 // batch size from the launcher, which connects to no database and so sees only the
@@ -78,12 +83,17 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
+#include "commands/vacuum.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_node.h"
 #include "pgstat.h"
+#include "postmaster/autovacuum.h"
 #include "portability/instr_time.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/bgworker_internals.h"
@@ -91,6 +101,7 @@ extern "C" {
 #include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "storage/pmsignal.h"
@@ -101,7 +112,9 @@ extern "C" {
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
@@ -311,6 +324,8 @@ void CwCleanupDatabase(int slot, int batch_size);
 bool CwReloadIfPending();
 bool CwPaceWait(const CleanupPace &pace, int64 *waited_us);
 const char *CwPacedText(int64 paced_us, int64 pauses);
+void CwVacuumIfDue(const char *dbname);
+bool CwVacuumDue(Oid table, int64 *dead, double *threshold);
 
 // pgsession.cleanup_worker_state().
 bool CwCurrentDatabaseListed();
@@ -643,10 +658,11 @@ void CwLogSettings(const char *what) {
     ereport(LOG,
             (errmsg("%s %s: pgsession.cleanup_worker = %s, pgsession.cleanup_interval = "
                     "%ds, pgsession.databases = '%s', pgsession.cleanup_batch_size = %d, "
-                    "pgsession.cleanup_wal_rate_limit = %s",
+                    "pgsession.cleanup_wal_rate_limit = %s, pgsession.cleanup_vacuum = %s",
                     kLauncherType, what, cleanup_worker_enabled ? "on" : "off", cleanup_interval_s,
                     cleanup_databases ? cleanup_databases : "", cleanup_batch_size,
-                    GetConfigOptionByName("pgsession.cleanup_wal_rate_limit", nullptr, false))));
+                    GetConfigOptionByName("pgsession.cleanup_wal_rate_limit", nullptr, false),
+                    cleanup_vacuum_enabled ? "on" : "off")));
 }
 
 // Shows the process under a clear name in pg_stat_activity.application_name (its
@@ -1212,12 +1228,14 @@ void CwCleanupDatabase(int slot, int batch_size) {
                         (long long)removed, ms, CwPacedText(paced_us, pauses), kWantedElsewhere)));
         return;
     }
-    CwFinishRun(slot, Outcome::kOk, removed, batches, nullptr);
     ereport(removed > 0 ? LOG : DEBUG1,
             (errmsg("%s: removed %lld expired sessions from database \"%s\" in %lld batch%s "
                     "(%.1f ms, %s)",
                     kWorkerType, (long long)removed, dbname, (long long)batches,
                     batches == 1 ? "" : "es", ms, CwPacedText(paced_us, pauses))));
+    if (removed > 0 && cleanup_vacuum_enabled)
+        CwVacuumIfDue(dbname);
+    CwFinishRun(slot, Outcome::kOk, removed, batches, nullptr);
 }
 
 // Applies a reload of postgresql.conf that a SIGHUP flagged (the settings pinned with
@@ -1267,6 +1285,124 @@ const char *CwPacedText(int64 paced_us, int64 pauses) {
                     "%s/s",
                     double(paced_us) / 1000.0, (long long)pauses, pauses == 1 ? "" : "s",
                     GetConfigOptionByName("pgsession.cleanup_wal_rate_limit", nullptr, false));
+}
+
+// VACUUMs pgsession.sessions after a run that removed sessions, when autovacuum's rule
+// says the table is due (CwVacuumDue).  Why the worker: a run leaves its dead rows in the
+// table and its indexes until the next VACUUM, and autovacuum visits a database once per
+// autovacuum_naptime (1 min) at best.  When the sessions turn over faster than that,
+// new ones cannot reuse the space and the table and its indexes grow with every
+// turnover (bench/README.md, figure 10).  The worker knows the moment it made the dead
+// rows, so it runs what autovacuum would run then: same threshold, same cost delay and
+// limit (autovacuum's, not the interactive vacuum_cost_delay of 0), never waiting for
+// the table's lock (an autovacuum already at work on it is left to finish).  It counts
+// in pg_stat_user_tables as a vacuum (vacuum_count, last_vacuum), not an autovacuum.
+// Errors are logged and leave the run's outcome alone: its removals are committed.
+void CwVacuumIfDue(const char *dbname) {
+    volatile MemoryContext context = nullptr;
+    PG_TRY();
+    {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        Oid nsp = get_namespace_oid("pgsession", true);
+        Oid table = OidIsValid(nsp) ? get_relname_relid("sessions", nsp) : InvalidOid;
+        int64 dead = 0;
+        double threshold = 0;
+        bool due = OidIsValid(table) && CwVacuumDue(table, &dead, &threshold);
+        // Let DROP DATABASE (or the like) through rather than make it wait for a VACUUM.
+        if (due && !CwDatabaseLockFree(MyDatabaseId))
+            due = false;
+        bool locked = !due || ConditionalLockRelationOid(table, ShareUpdateExclusiveLock);
+        if (due && !locked)
+            ereport(LOG, (errmsg("%s: not vacuuming pgsession.sessions in database \"%s\" "
+                                 "(%lld dead rows, autovacuum's threshold %.0f): another "
+                                 "VACUUM is at work on it",
+                                 kWorkerType, dbname, (long long)dead, threshold)));
+        if (due && locked) {
+            // VACUUM runs in transactions of its own and must be called from outside one
+            // (as a top-level statement); what it is given must outlive the transaction
+            // that calls it, and its memory hangs off PortalContext, which a background
+            // worker does not have.
+            UnlockRelationOid(table, ShareUpdateExclusiveLock);
+            context =
+                AllocSetContextCreate(TopMemoryContext, "pgsession vacuum", ALLOCSET_DEFAULT_SIZES);
+            MemoryContext previous = MemoryContextSwitchTo(context);
+            VacuumStmt *stmt = makeNode(VacuumStmt);
+            stmt->is_vacuumcmd = true;
+            stmt->options = list_make1(makeDefElem(pstrdup("skip_locked"), nullptr, -1));
+            stmt->rels = list_make1(makeVacuumRelation(
+                makeRangeVar(pstrdup("pgsession"), pstrdup("sessions"), -1), table, NIL));
+            ParseState *pstate = make_parsestate(nullptr);
+            pstate->p_sourcetext = "VACUUM (SKIP_LOCKED) pgsession.sessions";
+            ereport(DEBUG1, (errmsg("%s: vacuuming pgsession.sessions (%lld dead rows, "
+                                    "autovacuum's threshold %.0f)",
+                                    kWorkerType, (long long)dead, threshold)));
+            pgstat_report_activity(STATE_RUNNING, pstate->p_sourcetext);
+            instr_time started;
+            INSTR_TIME_SET_CURRENT(started);
+            PortalContext = context;
+            ExecVacuum(pstate, stmt, true);
+            PortalContext = nullptr;
+            MemoryContextSwitchTo(previous);
+            instr_time elapsed;
+            INSTR_TIME_SET_CURRENT(elapsed);
+            INSTR_TIME_SUBTRACT(elapsed, started);
+            ereport(LOG, (errmsg("%s: vacuumed pgsession.sessions in database \"%s\" (%lld dead "
+                                 "rows, over autovacuum's threshold of %.0f; %.1f ms, "
+                                 "vacuum_cost_delay = %.0f ms)",
+                                 kWorkerType, dbname, (long long)dead, threshold,
+                                 INSTR_TIME_GET_MILLISEC(elapsed), VacuumCostDelay)));
+        }
+        CommitTransactionCommand();
+    }
+    PG_CATCH();
+    {
+        EmitErrorReport();
+        FlushErrorState();
+        AbortOutOfAnyTransaction();
+        MemoryContextSwitchTo(TopMemoryContext);
+        PortalContext = nullptr;
+        ereport(LOG, (errmsg("%s: vacuum of pgsession.sessions in database \"%s\" failed; "
+                             "autovacuum or the next run will vacuum it",
+                             kWorkerType, dbname)));
+    }
+    PG_END_TRY();
+    if (context != nullptr)
+        MemoryContextDelete(context);
+    pgstat_report_activity(STATE_IDLE, nullptr);
+}
+
+// Whether autovacuum's rule would vacuum `table` now (relation_needs_vacanalyze in
+// autovacuum.c, without the wraparound and insert cases that autovacuum covers itself):
+// autovacuum is on, for the server and the table, and its dead rows exceed
+// autovacuum_vacuum_threshold + autovacuum_vacuum_scale_factor * reltuples, either as the
+// table's storage parameters give them or as the server's settings.  Also sets the cost
+// delay and limit the vacuum is to run with, as autovacuum would for this table.
+bool CwVacuumDue(Oid table, int64 *dead, double *threshold) {
+    Relation rel = try_relation_open(table, AccessShareLock);
+    if (rel == nullptr)
+        return false;
+    const StdRdOptions *options = reinterpret_cast<const StdRdOptions *>(rel->rd_options);
+    const AutoVacOpts *av = options ? &options->autovacuum : nullptr;
+    double reltuples = Max(rel->rd_rel->reltuples, 0);
+    bool enabled = (av ? av->enabled : true) && AutoVacuumingActive();
+    double base = av && av->vacuum_threshold >= 0 ? av->vacuum_threshold : autovacuum_vac_thresh;
+    double scale =
+        av && av->vacuum_scale_factor >= 0 ? av->vacuum_scale_factor : autovacuum_vac_scale;
+    VacuumCostDelay = av && av->vacuum_cost_delay >= 0 ? av->vacuum_cost_delay
+                      : autovacuum_vac_cost_delay >= 0 ? autovacuum_vac_cost_delay
+                                                       : VacuumCostDelay;
+    VacuumCostLimit = av && av->vacuum_cost_limit > 0 ? av->vacuum_cost_limit
+                      : autovacuum_vac_cost_limit > 0 ? autovacuum_vac_cost_limit
+                                                      : VacuumCostLimit;
+    relation_close(rel, AccessShareLock);
+
+    // The counts as of now, this worker's own removals included (flushed at the run's end).
+    pgstat_clear_snapshot();
+    PgStat_StatTabEntry *stats = pgstat_fetch_stat_tabentry(table);
+    *dead = stats ? stats->n_dead_tuples : 0;
+    *threshold = base + scale * reltuples;
+    return enabled && double(*dead) > *threshold;
 }
 
 // ---- pgsession.cleanup_worker_state().

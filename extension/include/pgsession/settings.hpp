@@ -17,6 +17,7 @@ extern int cleanup_interval_s;        // pgsession.cleanup_interval (background 
 extern int cleanup_wal_rate_limit_kb; // pgsession.cleanup_wal_rate_limit (kB/s, 0 = off)
 extern char *cleanup_databases;       // pgsession.databases (background worker)
 extern bool cleanup_worker_enabled;   // pgsession.cleanup_worker (background worker)
+extern bool cleanup_vacuum_enabled;   // pgsession.cleanup_vacuum (background worker)
 
 // Events (events.hpp): the channel session events are sent on; empty turns them off.
 extern char *notify_channel; // pgsession.notify_channel
