@@ -4,7 +4,9 @@ table grows from 100k to 1M to 10M live sessions (quick: 10k, 100k, 1M, the same
 
 Starts a cluster of its own with bench/run.sh's settings (durable commits, a big WAL, no
 checkpoint unless asked for, no autovacuum, no JIT) and shared_buffers sized to hold the
-largest table whole (BYTES_PER_SESSION, measured), huge_pages off.
+largest table whole (BYTES_PER_SESSION, measured), in huge pages where the machine can
+reserve them (HugePages: as root it sets vm.nr_hugepages for the run and puts it back
+after; otherwise, or when the kernel gives fewer pages, huge_pages = off and the log says so).
 
 Method.  Two databases, each with the extension, live side by side in the cluster:
 `growth`, whose one table grows step by step (loaded up to each size in turn), and
@@ -87,6 +89,50 @@ def short(n):
     if n >= 1000 and n % 1000 == 0:
         return f"{n // 1000}k"
     return str(n)
+
+
+class HugePages:
+    """Reserves 2 MB huge pages for a shared memory of `mb` MB (vm.nr_hugepages, as root)
+    and gives them back in release().  ok: whether the kernel gave them all."""
+
+    PATH = "/proc/sys/vm/nr_hugepages"
+
+    def __init__(self, mb, log):
+        self.previous, self.ok, self.why = None, False, ""
+        # shared_buffers, wal_buffers and the rest of the shared memory (a few hundred MB
+        # at these sizes; PostgreSQL fails to start, not silently, if it is too few).
+        want = (mb + 512) // 2
+        try:
+            with open(self.PATH) as f:
+                self.previous = int(f.read())
+            free = self.free()
+            if free < want:
+                with open(self.PATH, "w") as f:
+                    f.write(str(self.previous + want - free))
+            got = self.free()
+            self.ok = got >= want
+            self.why = (f"{want} huge pages of 2 MB reserved" if self.ok else
+                        f"the kernel gave {got} of {want} huge pages")
+        except OSError as e:
+            self.why = f"cannot reserve huge pages ({e.strerror})"
+        if not self.ok:
+            self.release()
+        log(f"  {self.why}: huge_pages = {'on' if self.ok else 'off'}")
+
+    @staticmethod
+    def free():
+        with open("/proc/meminfo") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("HugePages_Free:"))
+
+    def release(self):
+        if self.previous is None:
+            return
+        try:
+            with open(self.PATH, "w") as f:
+                f.write(str(self.previous))
+        except OSError:
+            pass
+        self.previous = None
 
 
 class Cluster:
@@ -428,9 +474,11 @@ def growth(mode, results, log=print_log):
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cluster = None
+    huge = HugePages(buffers_mb + 64, log)
     try:
         cluster = Cluster(["fsync = on", "synchronous_commit = on",
-                           f"shared_buffers = '{buffers_mb}MB'", "huge_pages = off",
+                           f"shared_buffers = '{buffers_mb}MB'",
+                           f"huge_pages = {'on' if huge.ok else 'off'}",
                            "wal_buffers = '64MB'", "max_wal_size = '32GB'",
                            "min_wal_size = '1GB'", "checkpoint_timeout = '1h'",
                            "autovacuum = off", "jit = off",
@@ -449,6 +497,7 @@ def growth(mode, results, log=print_log):
     finally:
         if cluster:
             cluster.stop()
+        huge.release()
         signal.signal(signal.SIGTERM, previous)
     log(f"  figure 11 took {time.time() - begin:.0f} s")
     return figures

@@ -105,6 +105,7 @@ extern "C" {
 #include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "storage/pmsignal.h"
+#include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
@@ -326,6 +327,7 @@ bool CwPaceWait(const CleanupPace &pace, int64 *waited_us);
 const char *CwPacedText(int64 paced_us, int64 pauses);
 void CwVacuumIfDue(const char *dbname);
 bool CwVacuumDue(Oid table, int64 *dead, double *threshold);
+void CwActAsAutovacuum(bool on);
 
 // pgsession.cleanup_worker_state().
 bool CwCurrentDatabaseListed();
@@ -1233,9 +1235,12 @@ void CwCleanupDatabase(int slot, int batch_size) {
                     "(%.1f ms, %s)",
                     kWorkerType, (long long)removed, dbname, (long long)batches,
                     batches == 1 ? "" : "es", ms, CwPacedText(paced_us, pauses))));
+    // The run's outcome first: its removals are committed, whatever becomes of the vacuum
+    // (a DROP DATABASE or a fast shutdown may end it).  The launcher still waits for this
+    // process to exit before it starts the next database's run.
+    CwFinishRun(slot, Outcome::kOk, removed, batches, nullptr);
     if (removed > 0 && cleanup_vacuum_enabled)
         CwVacuumIfDue(dbname);
-    CwFinishRun(slot, Outcome::kOk, removed, batches, nullptr);
 }
 
 // Applies a reload of postgresql.conf that a SIGHUP flagged (the settings pinned with
@@ -1293,13 +1298,23 @@ const char *CwPacedText(int64 paced_us, int64 pauses) {
 // autovacuum_naptime (1 min) at best.  When the sessions turn over faster than that,
 // new ones cannot reuse the space and the table and its indexes grow with every
 // turnover (bench/README.md, figure 10).  The worker knows the moment it made the dead
-// rows, so it runs what autovacuum would run then: same threshold, same cost delay and
-// limit (autovacuum's, not the interactive vacuum_cost_delay of 0), never waiting for
-// the table's lock (an autovacuum already at work on it is left to finish).  It counts
-// in pg_stat_user_tables as a vacuum (vacuum_count, last_vacuum), not an autovacuum.
-// Errors are logged and leave the run's outcome alone: its removals are committed.
+// rows, so it runs what autovacuum would run then, and the way autovacuum runs it:
+//  * same threshold, same cost delay and limit (autovacuum's, not the interactive
+//    vacuum_cost_delay of 0), no parallel index workers;
+//  * it yields as autovacuum does: for the vacuum's length this process carries
+//    autovacuum's flag (CwActAsAutovacuum), so the lock manager cancels it (SIGINT)
+//    when another session has waited deadlock_timeout for a lock it holds (an
+//    ALTER TABLE, ALTER EXTENSION ... UPDATE), and DROP DATABASE terminates it (SIGTERM)
+//    instead of waiting 5 s for it to leave;
+//  * it never waits for the table's lock: another holder (an autovacuum at work, an
+//    ANALYZE, DDL) is left to finish.  The lock is kept from that check to the end of
+//    the VACUUM as a session lock, across the VACUUM's own transactions, so what the log
+//    says is what happened.
+// It counts in pg_stat_user_tables as a vacuum (vacuum_count, last_vacuum), not an
+// autovacuum.  Errors are logged and leave the run's outcome alone (reported before).
 void CwVacuumIfDue(const char *dbname) {
     volatile MemoryContext context = nullptr;
+    volatile Oid locked_table = InvalidOid; // held as a session lock, to let go at the end
     PG_TRY();
     {
         SetCurrentStatementStartTimestamp();
@@ -1309,47 +1324,55 @@ void CwVacuumIfDue(const char *dbname) {
         int64 dead = 0;
         double threshold = 0;
         bool due = OidIsValid(table) && CwVacuumDue(table, &dead, &threshold);
-        // Let DROP DATABASE (or the like) through rather than make it wait for a VACUUM.
+        // Let DROP DATABASE (or the like) through rather than start a VACUUM before it.
         if (due && !CwDatabaseLockFree(MyDatabaseId))
             due = false;
-        bool locked = !due || ConditionalLockRelationOid(table, ShareUpdateExclusiveLock);
+        bool locked = due && ConditionalLockRelationOid(table, ShareUpdateExclusiveLock);
         if (due && !locked)
             ereport(LOG, (errmsg("%s: not vacuuming pgsession.sessions in database \"%s\" "
                                  "(%lld dead rows, autovacuum's threshold %.0f): another "
-                                 "VACUUM is at work on it",
+                                 "session holds or waits for a conflicting lock on it "
+                                 "(VACUUM, ANALYZE or DDL)",
                                  kWorkerType, dbname, (long long)dead, threshold)));
-        if (due && locked) {
+        if (locked) {
+            // Kept across the commits inside VACUUM (its own lock requests are this
+            // process's, which never conflict with one another).
+            LockRelId id = {table, MyDatabaseId};
+            LockRelationIdForSession(&id, ShareUpdateExclusiveLock);
+            locked_table = table;
+            UnlockRelationOid(table, ShareUpdateExclusiveLock);
             // VACUUM runs in transactions of its own and must be called from outside one
             // (as a top-level statement); what it is given must outlive the transaction
             // that calls it, and its memory hangs off PortalContext, which a background
             // worker does not have.
-            UnlockRelationOid(table, ShareUpdateExclusiveLock);
             context =
                 AllocSetContextCreate(TopMemoryContext, "pgsession vacuum", ALLOCSET_DEFAULT_SIZES);
-            MemoryContext previous = MemoryContextSwitchTo(context);
+            MemoryContextSwitchTo(context);
             VacuumStmt *stmt = makeNode(VacuumStmt);
             stmt->is_vacuumcmd = true;
-            stmt->options = list_make1(makeDefElem(pstrdup("skip_locked"), nullptr, -1));
+            stmt->options = list_make2(
+                makeDefElem(pstrdup("skip_locked"), nullptr, -1),
+                makeDefElem(pstrdup("parallel"), reinterpret_cast<Node *>(makeInteger(0)), -1));
             stmt->rels = list_make1(makeVacuumRelation(
                 makeRangeVar(pstrdup("pgsession"), pstrdup("sessions"), -1), table, NIL));
             ParseState *pstate = make_parsestate(nullptr);
-            pstate->p_sourcetext = "VACUUM (SKIP_LOCKED) pgsession.sessions";
-            ereport(DEBUG1, (errmsg("%s: vacuuming pgsession.sessions (%lld dead rows, "
-                                    "autovacuum's threshold %.0f)",
-                                    kWorkerType, (long long)dead, threshold)));
+            pstate->p_sourcetext = "VACUUM (SKIP_LOCKED, PARALLEL 0) pgsession.sessions";
             pgstat_report_activity(STATE_RUNNING, pstate->p_sourcetext);
             instr_time started;
             INSTR_TIME_SET_CURRENT(started);
             PortalContext = context;
+            CwActAsAutovacuum(true);
+            // Commits the transaction above and leaves a new one open, whose memory
+            // context is now the current one.
             ExecVacuum(pstate, stmt, true);
+            CwActAsAutovacuum(false);
             PortalContext = nullptr;
-            MemoryContextSwitchTo(previous);
             instr_time elapsed;
             INSTR_TIME_SET_CURRENT(elapsed);
             INSTR_TIME_SUBTRACT(elapsed, started);
             ereport(LOG, (errmsg("%s: vacuumed pgsession.sessions in database \"%s\" (%lld dead "
                                  "rows, over autovacuum's threshold of %.0f; %.1f ms, "
-                                 "vacuum_cost_delay = %.0f ms)",
+                                 "vacuum_cost_delay = %g ms)",
                                  kWorkerType, dbname, (long long)dead, threshold,
                                  INSTR_TIME_GET_MILLISEC(elapsed), VacuumCostDelay)));
         }
@@ -1357,19 +1380,47 @@ void CwVacuumIfDue(const char *dbname) {
     }
     PG_CATCH();
     {
-        EmitErrorReport();
-        FlushErrorState();
-        AbortOutOfAnyTransaction();
+        CwActAsAutovacuum(false);
         MemoryContextSwitchTo(TopMemoryContext);
+        ErrorData *error = CopyErrorData();
+        FlushErrorState();
+        // Releases the session lock too (an abort releases every lock: ProcReleaseLocks).
+        AbortOutOfAnyTransaction();
+        locked_table = InvalidOid;
         PortalContext = nullptr;
-        ereport(LOG, (errmsg("%s: vacuum of pgsession.sessions in database \"%s\" failed; "
-                             "autovacuum or the next run will vacuum it",
-                             kWorkerType, dbname)));
+        if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+            ereport(LOG, (errmsg("%s: stopped vacuuming pgsession.sessions in database \"%s\": "
+                                 "another session waited for a lock it held (or it was "
+                                 "cancelled); autovacuum or the next run will vacuum it",
+                                 kWorkerType, dbname)));
+        else
+            ereport(LOG, (errmsg("%s: vacuum of pgsession.sessions in database \"%s\" "
+                                 "failed: %s; autovacuum or the next run will vacuum it",
+                                 kWorkerType, dbname, error->message)));
+        FreeErrorData(error);
     }
     PG_END_TRY();
+    if (OidIsValid(locked_table)) {
+        LockRelId id = {locked_table, MyDatabaseId};
+        UnlockRelationIdForSession(&id, ShareUpdateExclusiveLock);
+    }
     if (context != nullptr)
         MemoryContextDelete(context);
     pgstat_report_activity(STATE_IDLE, nullptr);
+}
+
+// Gives this process autovacuum's flag, or takes it back, as autovacuum workers carry it
+// (proc.c): the lock manager then cancels what it runs when it blocks another session's
+// lock request, and DROP DATABASE terminates it (CountOtherDBBackends).  Only for the
+// length of the worker's VACUUM: nothing else of the worker must be cancelled that way.
+void CwActAsAutovacuum(bool on) {
+    LWLockAcquire(ProcArrayLock, LW_EXCLUSIVE);
+    if (on)
+        MyProc->statusFlags |= PROC_IS_AUTOVACUUM;
+    else
+        MyProc->statusFlags &= ~PROC_IS_AUTOVACUUM;
+    ProcGlobal->statusFlags[MyProc->pgxactoff] = MyProc->statusFlags;
+    LWLockRelease(ProcArrayLock);
 }
 
 // Whether autovacuum's rule would vacuum `table` now (relation_needs_vacanalyze in
