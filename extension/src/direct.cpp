@@ -90,10 +90,9 @@ void ForgetLayout(Datum, Oid relid) {
     }
 }
 
-// The OID of pgsession.sessions, by name (no search_path involved).
+// The OID of pgsession.sessions; an error when it does not exist.
 Oid SessionsTableOid() {
-    Oid nsp = get_namespace_oid("pgsession", true);
-    Oid table = OidIsValid(nsp) ? get_relname_relid("sessions", nsp) : InvalidOid;
+    Oid table = FindSessionsTable();
     if (!OidIsValid(table))
         throw ErrorReport(ERRCODE_UNDEFINED_TABLE, "pgsession.sessions does not exist")
             .Hint("Run CREATE EXTENSION pgsession in this database.");
@@ -342,6 +341,11 @@ ReadResult ReadLiveSession(TokenDigest &key, TimestampTz now, int64 touch_interv
 }
 
 } // namespace
+
+Oid FindSessionsTable() {
+    Oid nsp = get_namespace_oid("pgsession", true);
+    return OidIsValid(nsp) ? get_relname_relid("sessions", nsp) : InvalidOid;
+}
 
 bool LoadSession(TokenDigest &key, TimestampTz now, bool may_write, int64 touch_interval_us,
                  Tuplestorestate *out, TupleDesc desc) {

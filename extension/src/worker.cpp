@@ -278,6 +278,16 @@ PGSESSION_LONGJMP_SAFE(DatabaseRow);
 // What the launcher finds just before it starts a target's worker.
 enum class Recheck { kReady, kGone, kNoConnection, kBusy };
 
+// What autovacuum's rule says of the sessions table after a run (CwVacuumRule).
+struct VacuumRule {
+    bool due = false;      // a VACUUM is due now
+    int64 dead = 0;        // dead rows, as the statistics count them
+    double threshold = 0;  // what `dead` must exceed
+    double cost_delay = 0; // vacuum_cost_delay to vacuum it with (ms)
+    int cost_limit = 0;    // vacuum_cost_limit to vacuum it with
+};
+PGSESSION_LONGJMP_SAFE(VacuumRule);
+
 // Table of contents: every static function of this file, in the order they are
 // defined below the entry points.
 
@@ -326,7 +336,7 @@ bool CwReloadIfPending();
 bool CwPaceWait(const CleanupPace &pace, int64 *waited_us);
 const char *CwPacedText(int64 paced_us, int64 pauses);
 void CwVacuumIfDue(const char *dbname);
-bool CwVacuumDue(Oid table, int64 *dead, double *threshold);
+VacuumRule CwVacuumRule(Oid table);
 void CwActAsAutovacuum(bool on);
 
 // pgsession.cleanup_worker_state().
@@ -1319,11 +1329,9 @@ void CwVacuumIfDue(const char *dbname) {
     {
         SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
-        Oid nsp = get_namespace_oid("pgsession", true);
-        Oid table = OidIsValid(nsp) ? get_relname_relid("sessions", nsp) : InvalidOid;
-        int64 dead = 0;
-        double threshold = 0;
-        bool due = OidIsValid(table) && CwVacuumDue(table, &dead, &threshold);
+        Oid table = FindSessionsTable();
+        VacuumRule rule = OidIsValid(table) ? CwVacuumRule(table) : VacuumRule{};
+        bool due = rule.due;
         // Let DROP DATABASE (or the like) through rather than start a VACUUM before it.
         if (due && !CwDatabaseLockFree(MyDatabaseId))
             due = false;
@@ -1333,7 +1341,7 @@ void CwVacuumIfDue(const char *dbname) {
                                  "(%lld dead rows, autovacuum's threshold %.0f): another "
                                  "session holds or waits for a conflicting lock on it "
                                  "(VACUUM, ANALYZE or DDL)",
-                                 kWorkerType, dbname, (long long)dead, threshold)));
+                                 kWorkerType, dbname, (long long)rule.dead, rule.threshold)));
         if (locked) {
             // Kept across the commits inside VACUUM (its own lock requests are this
             // process's, which never conflict with one another).
@@ -1361,6 +1369,8 @@ void CwVacuumIfDue(const char *dbname) {
             instr_time started;
             INSTR_TIME_SET_CURRENT(started);
             PortalContext = context;
+            VacuumCostDelay = rule.cost_delay;
+            VacuumCostLimit = rule.cost_limit;
             CwActAsAutovacuum(true);
             // Commits the transaction above and leaves a new one open, whose memory
             // context is now the current one.
@@ -1373,8 +1383,8 @@ void CwVacuumIfDue(const char *dbname) {
             ereport(LOG, (errmsg("%s: vacuumed pgsession.sessions in database \"%s\" (%lld dead "
                                  "rows, over autovacuum's threshold of %.0f; %.1f ms, "
                                  "vacuum_cost_delay = %g ms)",
-                                 kWorkerType, dbname, (long long)dead, threshold,
-                                 INSTR_TIME_GET_MILLISEC(elapsed), VacuumCostDelay)));
+                                 kWorkerType, dbname, (long long)rule.dead, rule.threshold,
+                                 INSTR_TIME_GET_MILLISEC(elapsed), rule.cost_delay)));
         }
         CommitTransactionCommand();
     }
@@ -1423,16 +1433,17 @@ void CwActAsAutovacuum(bool on) {
     LWLockRelease(ProcArrayLock);
 }
 
-// Whether autovacuum's rule would vacuum `table` now (relation_needs_vacanalyze in
-// autovacuum.c, without the wraparound and insert cases that autovacuum covers itself):
+// What autovacuum's rule says of `table` now (relation_needs_vacanalyze in autovacuum.c,
+// without the wraparound and insert cases that autovacuum covers itself): it is due when
 // autovacuum is on, for the server and the table, and its dead rows exceed
 // autovacuum_vacuum_threshold + autovacuum_vacuum_scale_factor * reltuples, either as the
-// table's storage parameters give them or as the server's settings.  Also sets the cost
-// delay and limit the vacuum is to run with, as autovacuum would for this table.
-bool CwVacuumDue(Oid table, int64 *dead, double *threshold) {
+// table's storage parameters give them or as the server's settings; and the cost delay
+// and limit autovacuum would vacuum it with.
+VacuumRule CwVacuumRule(Oid table) {
+    VacuumRule rule;
     Relation rel = try_relation_open(table, AccessShareLock);
     if (rel == nullptr)
-        return false;
+        return rule;
     const StdRdOptions *options = reinterpret_cast<const StdRdOptions *>(rel->rd_options);
     const AutoVacOpts *av = options ? &options->autovacuum : nullptr;
     double reltuples = Max(rel->rd_rel->reltuples, 0);
@@ -1440,10 +1451,10 @@ bool CwVacuumDue(Oid table, int64 *dead, double *threshold) {
     double base = av && av->vacuum_threshold >= 0 ? av->vacuum_threshold : autovacuum_vac_thresh;
     double scale =
         av && av->vacuum_scale_factor >= 0 ? av->vacuum_scale_factor : autovacuum_vac_scale;
-    VacuumCostDelay = av && av->vacuum_cost_delay >= 0 ? av->vacuum_cost_delay
+    rule.cost_delay = av && av->vacuum_cost_delay >= 0 ? av->vacuum_cost_delay
                       : autovacuum_vac_cost_delay >= 0 ? autovacuum_vac_cost_delay
                                                        : VacuumCostDelay;
-    VacuumCostLimit = av && av->vacuum_cost_limit > 0 ? av->vacuum_cost_limit
+    rule.cost_limit = av && av->vacuum_cost_limit > 0 ? av->vacuum_cost_limit
                       : autovacuum_vac_cost_limit > 0 ? autovacuum_vac_cost_limit
                                                       : VacuumCostLimit;
     relation_close(rel, AccessShareLock);
@@ -1451,9 +1462,10 @@ bool CwVacuumDue(Oid table, int64 *dead, double *threshold) {
     // The counts as of now, this worker's own removals included (flushed at the run's end).
     pgstat_clear_snapshot();
     PgStat_StatTabEntry *stats = pgstat_fetch_stat_tabentry(table);
-    *dead = stats ? stats->n_dead_tuples : 0;
-    *threshold = base + scale * reltuples;
-    return enabled && double(*dead) > *threshold;
+    rule.dead = stats ? stats->n_dead_tuples : 0;
+    rule.threshold = base + scale * reltuples;
+    rule.due = enabled && double(rule.dead) > rule.threshold;
+    return rule;
 }
 
 // ---- pgsession.cleanup_worker_state().

@@ -119,6 +119,10 @@ int64 DeleteSessionsBySub(Datum sub, TokenDigest *keep, bool with_events, Timest
 // event; returns whether it was live.
 bool DeleteSessionByHandle(Datum sub, Datum handle, TimestampTz now);
 
+// The OID of pgsession.sessions, by name (no search_path involved); InvalidOid when the
+// extension is not installed.  Never throws.
+Oid FindSessionsTable();
+
 // Whether pgsession.sessions has the 0.2.0 handle column: false while this library serves
 // a database not yet updated from 0.1.0 (ALTER EXTENSION pgsession UPDATE), which sends no
 // events.  Cached with the table's layout (direct.cpp).
