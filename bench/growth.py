@@ -18,7 +18,9 @@ shows what the pairing itself is worth (it should be 1).  Each side's server CPU
 call (CpuPerCall: every cluster process, from /proc) is kept beside each ratio.
 
   session_get   random live sessions (bench/pgbench/pgsession_get.sql), touch_interval
-                24h so no write is due (as figure 1), 8 clients and, in the full run, 2
+                24h and every session accessed within 2 minutes of its load, so no write
+                is due (as figure 1; the rows updated per call show it), 8 clients and,
+                in the full run, 2
   session_create  bench/pgbench/pgsession_create.sql, synchronous_commit off (figure 4);
                 the sessions it made are deleted afterwards, so every size starts alike
   cleanup       rows/s of CALL session_cleanup_in_batches() removing the same number of
@@ -285,15 +287,17 @@ class Growth:
         for name in sides:
             self.db[name].pgbench(script, clients, cfg["warmup"], defines(name), options)
         cpu = {name: CpuPerCall(self.db[name]) for name in sides}
-        costs = {name: [0, 0, 0] for name in sides}  # buffer hits, reads, page faults
+        # buffer hits, reads, page faults, rows updated (session_get recording an access)
+        costs = {name: [0, 0, 0, 0] for name in sides}
 
         def run(name):
-            (hits, reads), faults = self.buffer_counts(name), self.page_faults()
+            (hits, reads, updated), faults = self.buffer_counts(name), self.page_faults()
             tps = cpu[name].run(script, clients, cfg["seconds"], defines(name), options)
-            hits_after, reads_after = self.buffer_counts(name)
+            hits_after, reads_after, updated_after = self.buffer_counts(name)
             costs[name][0] += hits_after - hits
             costs[name][1] += reads_after - reads
             costs[name][2] += self.page_faults() - faults
+            costs[name][3] += updated_after - updated
             return tps
 
         self.log(f"  {label} at {short(size)} / at {short(self.base_size)}")
@@ -302,18 +306,24 @@ class Growth:
                     for name in sides}
         self.log(f"    per call: buffer hits {per_call[BIG][0]} / {per_call[BASE][0]}, "
                  f"reads {per_call[BIG][1]} / {per_call[BASE][1]}, "
-                 f"page faults {per_call[BIG][2]} / {per_call[BASE][2]}")
+                 f"page faults {per_call[BIG][2]} / {per_call[BASE][2]}, "
+                 f"rows updated {per_call[BIG][3]} / {per_call[BASE][3]}")
         self.points.append(dict(what=what, label=label, size=size, unit="tps", value=runs[0],
                                 baseline=runs[1], cpu=[cpu[BIG].us(), cpu[BASE].us()],
                                 buffer_hits=[per_call[n][0] for n in sides],
                                 buffer_reads=[per_call[n][1] for n in sides],
-                                page_faults=[per_call[n][2] for n in sides]))
+                                page_faults=[per_call[n][2] for n in sides],
+                                rows_updated=[per_call[n][3] for n in sides]))
 
     def buffer_counts(self, name):
-        """Shared buffer hits and reads so far in one side's database."""
-        hits, reads = self.sql(name, "SELECT blks_hit, blks_read FROM pg_stat_database "
-                                     "WHERE datname = current_database()").split("|")
-        return int(hits), int(reads)
+        """Shared buffer hits and reads so far in one side's database, and the rows updated
+        in its sessions table (an access session_get recorded; pgbench's backends have
+        exited, so their statistics are in)."""
+        hits, reads, updated = self.sql(
+            name, "SELECT blks_hit, blks_read, (SELECT n_tup_upd FROM pg_stat_user_tables "
+                  "WHERE relid = 'pgsession.sessions'::regclass) FROM pg_stat_database "
+                  "WHERE datname = current_database()").split("|")
+        return int(hits), int(reads), int(updated)
 
     def page_faults(self):
         """Minor page faults of the cluster's processes so far: the postmaster's own and
@@ -412,7 +422,8 @@ class Growth:
                 notes += (f"; per call here / at the baseline: buffer hits "
                           f"{p['buffer_hits'][0]} / {p['buffer_hits'][1]}, reads "
                           f"{p['buffer_reads'][0]} / {p['buffer_reads'][1]}, minor page faults "
-                          f"{p['page_faults'][0]} / {p['page_faults'][1]}")
+                          f"{p['page_faults'][0]} / {p['page_faults'][1]}, rows updated "
+                          f"{p['rows_updated'][0]} / {p['rows_updated'][1]}")
             if p["size"] != top:
                 notes = "context; " + notes
             figures.append(Figure(f"11. growth: {p['label']} at {at} / at "
