@@ -309,12 +309,16 @@ class Bench:
     def session_get_vs_select(self):
         log("== figure 1: session_get (no write due) vs a prepared SELECT on the original table")
         for clients in self.cfg["clients"]:
+            updated, _ = self.table_counters("pgsession.sessions")
             f = self.compare(f"1. session_get / SELECT by key, {clients} clients",
                              "pgsession_get.sql", "original_get.sql", clients, 0.95,
                              dict(range=self.cfg["live"]),
                              options_a="-c pgsession.touch_interval=24h",
                              notes="random among all live sessions; touch_interval 24h so no "
                                    "write is due")
+            # Each run's backends have exited (CpuPerCall.run), so their statistics are in.
+            updated = self.table_counters("pgsession.sessions")[0] - updated
+            f.notes += f"; rows session_get updated: {updated:,}"
             self.tps[f"get{clients}"] = f.value
 
     def request_run(self, script, clients, options, counts):
@@ -487,9 +491,16 @@ class Bench:
                               dict(range=cfg["active"], now=int(time.time())), rate=cfg[
                                   "reader_rate"], log_prefix=prefix, wait=False)
         try:
-            time.sleep(cfg["rest"] + 1)
+            time.sleep(1)
+            # The cleanup's own CPU time: the cluster's over the cleanup and the second
+            # after it (its backend exits and is reaped), less what the reader costs per
+            # second at rest (measured just before).  Not for the worker, which pauses.
+            cpu_rest, t_rest = self.server_cpu(), time.time()
+            time.sleep(cfg["rest"])
             wal0, _ = self.counters()
+            cpu0 = self.server_cpu()
             t0 = time.time()
+            reader_cpu = (cpu0 - cpu_rest) / (t0 - t_rest)
             if side == "worker":
                 t0, t1, _ = self.worker_cleanup()
             else:
@@ -497,6 +508,8 @@ class Bench:
                 t1 = time.time()
             wal1, _ = self.counters()
             time.sleep(1.0)
+            cleanup_cpu = (self.server_cpu() - cpu0
+                           - reader_cpu * (time.time() - t0)) if side != "worker" else None
         finally:
             reader.send_signal(signal.SIGINT)
             reader.communicate(timeout=60)
@@ -509,7 +522,9 @@ class Bench:
         removed = expired - left
         return dict(rate=removed / (t1 - t0), removed=removed, seconds=t1 - t0, limit=limit,
                     p99_rest=p99(rest), p99_during=p99(during), wal=wal1 - wal0,
-                    samples=len(during))
+                    samples=len(during),
+                    cpu=1e6 * cleanup_cpu / max(removed, 1) if cleanup_cpu is not None
+                    else None)
 
     def cleanup_vs_delete(self):
         cfg = self.cfg
@@ -563,14 +578,20 @@ class Bench:
         a, b, c, w = (results[k] for k in ("pgsession", "delete", "events", "worker"))
         default_limit = self.psql("SHOW pgsession.cleanup_wal_rate_limit")
         ratio, spread = median_ratio([x["rate"] for x in c], [x["rate"] for x in a])
+        # CPU per row removed, beside each rows/s ratio: the cleanup's CPU time over the
+        # rows it removed, the reader's at-rest rate taken out (cleanup_run).
+        per_row = lambda runs: round(med(runs, "cpu"), 2) if med(runs, "cpu") else None
         self.add(Figure("5. cleanup rows/s: session events on / off", med(c, "rate"),
                         med(a, "rate"), ratio, spread, 0.95, unit="rows/s", rounds=len(c),
-                        notes="one notification per batch of 1000; a listener reading them"))
+                        notes="one notification per batch of 1000; a listener reading them; "
+                              "CPU per row removed",
+                        cpu=[per_row(c), per_row(a)]))
         ratio, spread = median_ratio([x["rate"] for x in a], [x["rate"] for x in b])
         self.add(Figure("5. cleanup rows/s: batches, not paced / one DELETE",
                         med(a, "rate"), med(b, "rate"), ratio, spread, 0.8, unit="rows/s",
                         rounds=len(a), notes=f"{a[-1]['removed']:,} rows, batches of 1000, "
-                        "pgsession.cleanup_wal_rate_limit = 0"))
+                        "pgsession.cleanup_wal_rate_limit = 0; CPU per row removed",
+                        cpu=[per_row(a), per_row(b)]))
         p99_ratio = lambda runs: median_ratio([x["p99_during"] or 0 for x in runs],
                                               [x["p99_rest"] or 0 for x in runs])
         for side, label, target, notes in (
